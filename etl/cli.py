@@ -1,0 +1,250 @@
+"""The `etl` command line: one click group, each command a thin call into the package."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from etl import __version__
+from etl.config import Settings
+from etl.errors import EtlError
+
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+# Documented exit codes (README "Exit codes"); EtlError subclasses carry theirs.
+EXIT_INTERNAL_ERROR = 70
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2) if verbose else logging.INFO
+    logging.basicConfig(
+        level=level, format="%(message)s", datefmt="[%X]",
+        handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
+        force=True,
+    )
+    for noisy in ("alembic", "sqlalchemy", "urllib3", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def _warehouse(ctx: click.Context):
+    from etl.warehouse import Warehouse
+
+    return Warehouse.from_settings(_settings(ctx))
+
+
+def _print_counts(title: str, counts: dict[str, int]) -> None:
+    table = Table(title=title)
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+
+
+class EtlGroup(click.Group):
+    """Turns user-facing errors into one readable line and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EtlError as error:
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+            sys.exit(error.exit_code)
+
+
+@click.group(cls=EtlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="etl")
+@click.option("--database-url", envvar="DATABASE_URL", metavar="URL",
+              help="PostgreSQL 14+ to use (env DATABASE_URL). Without it, etl starts and "
+                   "uses its embedded PostgreSQL.")
+@click.option("--etl-home", envvar="ETL_HOME", type=click.Path(path_type=Path),
+              help="Where etl keeps the embedded server, dbt artefacts and reports "
+                   "(env ETL_HOME; default ~/.local/share/etl, /var/lib/etl for root).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None, etl_home: Path | None,
+        verbose: int) -> None:
+    """Load CMS CCLF, X12 837/835 and FHIR R4 extracts into the OMOP CDM v5.4 on PostgreSQL."""
+    _setup_logging(verbose)
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = Settings.from_env(database_url=database_url, etl_home=etl_home)
+
+
+# -- db ------------------------------------------------------------------------------------
+@cli.group()
+def db() -> None:
+    """Manage the embedded PostgreSQL (used when no DATABASE_URL is given)."""
+
+
+def _embedded(ctx: click.Context):
+    from etl.warehouse import embedded_server
+
+    settings = _settings(ctx)
+    if settings.database_url:
+        raise click.UsageError("DATABASE_URL is set: etl uses that server, not the embedded one")
+    return embedded_server(settings)
+
+
+@db.command("start")
+@click.pass_context
+def db_start(ctx: click.Context) -> None:
+    """Initialise (first time) and start the embedded server."""
+    server = _embedded(ctx)
+    started = server.start()
+    state = "started" if started else "already running"
+    console.print(f"{state}: {server.url(driver='postgresql')}")
+
+
+@db.command("stop")
+@click.pass_context
+def db_stop(ctx: click.Context) -> None:
+    """Stop the embedded server (its data stays in ETL_HOME)."""
+    stopped = _embedded(ctx).stop()
+    console.print("stopped" if stopped else "not running")
+
+
+@db.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def db_status(ctx: click.Context, as_json: bool) -> None:
+    """Show where the embedded server lives and whether it runs."""
+    status = _embedded(ctx).status()
+    if as_json:
+        console.print_json(json.dumps(status))
+        return
+    for key, value in status.items():
+        console.print(f"{key:12} {value}")
+
+
+@db.command("url")
+@click.pass_context
+def db_url(ctx: click.Context) -> None:
+    """Print the connection URL of the warehouse (starting the embedded server if needed)."""
+    click.echo(_warehouse(ctx).display_url)
+
+
+# -- init ----------------------------------------------------------------------------------
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create or upgrade the etl, vocab and omop schemas (idempotent)."""
+    from etl.migrate import upgrade_to_head
+
+    warehouse = _warehouse(ctx)
+    before, after = upgrade_to_head(warehouse)
+    if before == after:
+        console.print(f"schemas already at revision {after}; nothing changed")
+    else:
+        console.print(f"schemas upgraded from {before or 'empty'} to revision {after}")
+
+
+# -- vocab ---------------------------------------------------------------------------------
+@cli.group()
+def vocab() -> None:
+    """OMOP vocabularies (Athena downloads)."""
+
+
+@vocab.command("load")
+@click.argument("directory", required=False,
+                type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--demo", is_flag=True, help="Load the small demo vocabulary shipped in vocab/demo.")
+@click.pass_context
+def vocab_load(ctx: click.Context, directory: Path | None, demo: bool) -> None:
+    """Replace the vocabulary with an Athena download in DIRECTORY (or the demo subset).
+
+    Tab-delimited Athena files (CONCEPT.csv, CONCEPT_RELATIONSHIP.csv, ...) and
+    comma-separated files with a header are both read. The previous vocabulary stays
+    in place until the new one has loaded completely.
+    """
+    from etl.paths import project_folder
+    from etl.vocab.load import load_vocabulary
+
+    if demo == (directory is not None):
+        raise click.UsageError("give either DIRECTORY or --demo")
+    source = project_folder("vocab") / "demo" if demo else directory
+    assert source is not None
+    warehouse = _warehouse(ctx)
+    _require_schemas(warehouse)
+    counts = load_vocabulary(warehouse, source)
+    _print_counts(f"vocabulary loaded from {source}", counts)
+
+
+def _require_schemas(warehouse: Any) -> None:
+    from etl.migrate import current_revision, head_revision
+
+    if current_revision(warehouse) != head_revision():
+        raise EtlError("the warehouse schemas are not at the current revision: run `etl init`")
+
+
+# -- docs ----------------------------------------------------------------------------------
+@cli.group()
+def docs() -> None:
+    """The dbt documentation site: lineage from source fields to OMOP columns."""
+
+
+def _dbt(ctx: click.Context):
+    from etl.dbt import DbtProject
+
+    return DbtProject(_settings(ctx), _warehouse(ctx).url)
+
+
+@docs.command("generate")
+@click.pass_context
+def docs_generate(ctx: click.Context) -> None:
+    """Build the dbt docs site into ETL_HOME/dbt/target."""
+    project = _dbt(ctx)
+    project.invoke(["docs", "generate"])
+    console.print(f"docs written to {project.work_dir / 'target' / 'index.html'}")
+
+
+@docs.command("serve")
+@click.option("--port", default=8080, show_default=True, help="Port on localhost.")
+@click.pass_context
+def docs_serve(ctx: click.Context, port: int) -> None:
+    """Generate and serve the dbt docs site on http://localhost:PORT (Ctrl-C stops)."""
+    project = _dbt(ctx)
+    project.invoke(["docs", "generate"])
+    console.print(f"serving http://localhost:{port}")
+    project.serve_docs(port)
+
+
+# -- demo ----------------------------------------------------------------------------------
+@cli.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Set up the warehouse, load the demo vocabulary and build the models; print how to query."""
+    from etl.demo import run_demo
+
+    summary = run_demo(_settings(ctx), on_step=_step_printer())
+    console.print(summary)
+
+
+def _step_printer() -> Callable[[str], None]:
+    def printer(message: str) -> None:
+        console.print(f"[bold]•[/] {message}")
+
+    return printer
+
+
+def main() -> None:
+    try:
+        cli(obj={})
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception:  # the last resort: a bug, not a user error
+        logging.getLogger("etl").exception("internal error")
+        sys.exit(EXIT_INTERNAL_ERROR)

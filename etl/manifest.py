@@ -1,0 +1,78 @@
+"""What was run and landed, from which file, with which outcome (schema `etl`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+
+from etl.warehouse import Warehouse
+
+
+def start_run(warehouse: Warehouse, command: str, source: str | None,
+              inputs: list[str]) -> int:
+    with warehouse.engine.begin() as conn:
+        return int(conn.execute(sa.text(
+            "insert into etl.run (command, source, inputs, pid, hostname) "
+            "values (:command, :source, cast(:inputs as jsonb), :pid, :host) returning run_id"
+        ), {"command": command, "source": source, "inputs": json.dumps(inputs),
+            "pid": os.getpid(), "host": socket.gethostname()}).scalar_one())
+
+
+def finish_run(warehouse: Warehouse, run_id: int, status: str, stats: dict[str, Any],
+               published: bool = False, error: str | None = None) -> None:
+    with warehouse.engine.begin() as conn:
+        conn.execute(sa.text(
+            "update etl.run set ended_at = now(), status = :status, "
+            "stats = cast(:stats as jsonb), published = :published, error = :error "
+            "where run_id = :run_id"
+        ), {"status": status, "stats": json.dumps(stats, default=str), "published": published,
+            "error": error, "run_id": run_id})
+
+
+def landed_hashes(warehouse: Warehouse, source: str, hashes: list[str]) -> set[str]:
+    """The subset of `hashes` already landed for `source`."""
+    if not hashes:
+        return set()
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "select sha256 from etl.manifest where source = :source and status = 'landed' "
+            "and sha256 = any(:hashes)"
+        ), {"source": source, "hashes": hashes}).scalars()
+        return {row.strip() for row in rows}
+
+
+def insert_load(conn: psycopg.Connection, run_id: int | None, source: str, unit_name: str,
+                status: str, detail: dict[str, Any]) -> int:
+    row = conn.execute(
+        "insert into etl.load (run_id, source, unit_name, status, detail) "
+        "values (%s, %s, %s, %s, %s) returning load_id",
+        (run_id, source, unit_name, status, json.dumps(detail, default=str)),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def close_load(conn: psycopg.Connection, load_id: int, status: str, rows_landed: int,
+               rows_quarantined: int, detail: dict[str, Any] | None = None) -> None:
+    conn.execute(
+        "update etl.load set status = %s, ended_at = now(), rows_landed = %s, "
+        "rows_quarantined = %s, detail = detail || %s::jsonb where load_id = %s",
+        (status, rows_landed, rows_quarantined, json.dumps(detail or {}, default=str), load_id),
+    )
+
+
+def record_file(conn: psycopg.Connection, load_id: int, source: str, name: str, origin: str,
+                sha256: str, size_bytes: int, staging_table: str | None, rows_landed: int,
+                rows_quarantined: int, status: str) -> None:
+    conn.execute(
+        "insert into etl.manifest (load_id, source, file_name, file_path, sha256, size_bytes, "
+        "staging_table, rows_landed, rows_quarantined, status) "
+        "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (load_id, source, name, origin, sha256, size_bytes, staging_table, rows_landed,
+         rows_quarantined, status),
+    )

@@ -1,0 +1,113 @@
+"""The one path: discover → land → transform (dbt) → identity → transform → publish.
+
+Gate 1 (expectations on landed tables) and gate 2 (DQD checks on the build) slot in
+after landing and before publishing; see etl/quality/.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from etl import manifest
+from etl.config import Settings
+from etl.dbt import DbtProject
+from etl.errors import EtlError, LockHeldError
+from etl.identity import assign_person_ids
+from etl.landing import LoadOutcome, land_unit
+from etl.migrate import current_revision, head_revision
+from etl.publish import complete_build_schema, publish
+from etl.sources.registry import get_source
+from etl.warehouse import Warehouse, advisory_lock
+
+log = logging.getLogger(__name__)
+
+# pg_try_advisory_lock key held for the whole of a run: one run at a time per warehouse.
+RUN_LOCK_KEY = 0x0E71_0001
+# Models up to the person keys build before identity assignment; the rest after it.
+IDENTITY_INPUTS = "+int_person_keys"
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    loads: list[LoadOutcome] = field(default_factory=list)
+    omop_counts: dict[str, int] = field(default_factory=dict)
+    published: bool = False
+
+    @property
+    def rejected(self) -> list[LoadOutcome]:
+        return [load for load in self.loads if load.status == "rejected"]
+
+
+def _require_current_schemas(warehouse: Warehouse) -> None:
+    if current_revision(warehouse) != head_revision():
+        raise EtlError("the warehouse schemas are not at the current revision: run `etl init`")
+
+
+def build_omop(settings: Settings, warehouse: Warehouse, run_id: int | None,
+               on_step: Callable[[str], None]) -> None:
+    """dbt builds into omop_build around the identity step, then the build is completed."""
+    dbt = DbtProject(settings, warehouse.url)
+    on_step("dbt: staging and intermediate models up to person keys")
+    dbt.invoke(["build", "--select", IDENTITY_INPUTS])
+    added = assign_person_ids(warehouse, run_id)
+    on_step(f"identity: {added:,} new identifiers in etl.person_crosswalk")
+    on_step("dbt: OMOP models")
+    dbt.invoke(["build", "--exclude", IDENTITY_INPUTS])
+    complete_build_schema(warehouse)
+
+
+def run(settings: Settings, source_name: str, input_dir: Path,
+        on_step: Callable[[str], None] = log.info) -> RunResult:
+    """Land every new unit in input_dir, rebuild OMOP and publish it."""
+    source = get_source(source_name)
+    warehouse = Warehouse.from_settings(settings)
+    _require_current_schemas(warehouse)
+    with warehouse.raw_connection(autocommit=True) as lock_conn, \
+            advisory_lock(lock_conn, RUN_LOCK_KEY) as got_lock:
+        if not got_lock:
+            holder = warehouse.scalar(
+                "select max(run_id) from etl.run where status = 'running'")
+            raise LockHeldError(f"another etl run holds the warehouse (run {holder})")
+        run_id = manifest.start_run(warehouse, "run", source_name, [str(input_dir)])
+        result = RunResult(run_id)
+        try:
+            units = source.discover(input_dir)
+            on_step(f"discovered {len(units)} {source_name} unit(s) in {input_dir}")
+            for unit in units:
+                outcome = land_unit(warehouse, source, unit, run_id)
+                result.loads.append(outcome)
+                on_step(_describe(outcome))
+            build_omop(settings, warehouse, run_id, on_step)
+            publish(warehouse)
+            result.published = True
+            result.omop_counts = warehouse.table_counts("omop")
+        except BaseException as error:
+            manifest.finish_run(warehouse, run_id, "failed", _stats(result), error=str(error))
+            raise
+        status = "rejected" if result.rejected else "succeeded"
+        manifest.finish_run(warehouse, run_id, status, _stats(result), published=True)
+        return result
+
+
+def _describe(outcome: LoadOutcome) -> str:
+    if outcome.status == "landed":
+        rows = sum(outcome.rows_landed.values())
+        return (f"landed {outcome.unit}: {rows:,} rows"
+                + (f", {outcome.rows_quarantined:,} quarantined" if outcome.rows_quarantined
+                   else ""))
+    if outcome.status == "skipped":
+        return f"skipped {outcome.unit}: {outcome.reason}"
+    return f"rejected {outcome.unit}: {outcome.reason}"
+
+
+def _stats(result: RunResult) -> dict[str, object]:
+    return {
+        "loads": [{"unit": o.unit, "status": o.status, "rows": o.rows_landed,
+                   "quarantined": o.rows_quarantined, "reason": o.reason}
+                  for o in result.loads],
+        "omop_counts": result.omop_counts,
+    }

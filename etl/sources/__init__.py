@@ -1,0 +1,1 @@
+"""Sources: one folder each, all fulfilling the contract in base.py."""

@@ -1,0 +1,109 @@
+"""The small contract every source fulfils; pipeline.py talks only to this.
+
+A source answers four questions: which input units a folder holds (`discover`), how one
+unit reads into typed Arrow batches per staging table (`read`), what its staging tables
+look like (`staging_tables`, from which migrations and gate 1 are generated), and how to
+write synthetic input with its truth (`etl synth <source>`, in the source's synth module).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class StagingColumn:
+    name: str
+    pg_type: str
+    description: str = ""
+    spec_ref: str = ""
+    required: bool = False
+    code_format: str | None = None  # e.g. "icd10cm", "hcpcs", "ndc", "npi", "mbi"
+
+
+@dataclass(frozen=True)
+class StagingTable:
+    name: str
+    description: str
+    columns: tuple[StagingColumn, ...]
+
+    def ddl(self, schema: str) -> str:
+        lineage = ["load_id bigint not null", "file_name text not null",
+                   "line_number integer not null"]
+        body = ",\n    ".join(lineage + [f"{c.name} {c.pg_type}" for c in self.columns])
+        return f"create table {schema}.{self.name} (\n    {body}\n)"
+
+
+@dataclass
+class InputFile:
+    """One file of a unit: a name, where it came from, and how to read its bytes."""
+
+    name: str
+    origin: str
+    read_bytes: Callable[[], bytes]
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.read_bytes()).hexdigest()
+
+    @cached_property
+    def size_bytes(self) -> int:
+        return len(self.read_bytes())
+
+
+@dataclass
+class Unit:
+    """A delivery unit landed as a whole or not at all (a CCLF package, an X12 file)."""
+
+    name: str
+    files: list[InputFile]
+    sort_key: tuple[object, ...] = ()
+    # Set when discovery already knows the unit cannot be landed (bad name, corrupt zip).
+    rejection: str | None = None
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record that could not be parsed or typed; goes to etl.quarantine."""
+
+    file_name: str
+    line_number: int | None
+    field: str | None
+    reason: str
+    raw_record: str | None = None
+    record_ref: str | None = None
+
+
+@dataclass
+class Batch:
+    """Typed rows for one staging table from one file (without the lineage columns)."""
+
+    table: str
+    file_name: str
+    rows: pa.Table  # must include an int `line_number` column
+    rejects: list[Reject] = field(default_factory=list)
+
+
+class UnitRejected(Exception):
+    """Raised by `read` when a unit as a whole must not land (e.g. CCLF0 disagrees)."""
+
+
+class Source(Protocol):
+    name: str
+
+    @property
+    def staging_schema(self) -> str: ...
+
+    def staging_tables(self) -> list[StagingTable]: ...
+
+    def discover(self, input_dir: Path) -> list[Unit]: ...
+
+    def read(self, unit: Unit) -> Iterator[Batch]: ...
