@@ -16,7 +16,7 @@ from rich.table import Table
 
 from etl import __version__
 from etl.config import Settings
-from etl.errors import EtlError
+from etl.errors import BadInputError, EtlError
 
 console = Console(stderr=False)
 err_console = Console(stderr=True)
@@ -188,6 +188,53 @@ def _require_schemas(warehouse: Any) -> None:
 
     if current_revision(warehouse) != head_revision():
         raise EtlError("the warehouse schemas are not at the current revision: run `etl init`")
+
+
+# -- run -----------------------------------------------------------------------------------
+@cli.command()
+@click.option("--source", "source_name", required=True,
+              help="Which source the input holds: cclf (more as they are added).")
+@click.option("--input", "input_dir", required=True,
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder with the deliveries (CCLF zip packages or extracted files).")
+@click.pass_context
+def run(ctx: click.Context, source_name: str, input_dir: Path) -> None:
+    """Land new deliveries from INPUT, rebuild OMOP and publish it.
+
+    Deliveries are processed oldest first; one already landed (same bytes) is skipped,
+    so re-running is safe. A rejected delivery lands nothing and makes the exit code
+    non-zero; the others still land and publish.
+    """
+    from etl.pipeline import run as run_pipeline
+
+    result = run_pipeline(_settings(ctx), source_name, input_dir, on_step=_step_printer())
+    _print_counts(f"run {result.run_id}: published OMOP", result.omop_counts)
+    if result.rejected:
+        for load in result.rejected:
+            err_console.print(f"[bold red]rejected[/] {load.unit}: {load.reason}",
+                              highlight=False)
+        sys.exit(BadInputError.exit_code)
+
+
+# -- synth ---------------------------------------------------------------------------------
+@cli.group()
+def synth() -> None:
+    """Write synthetic, spec-exact input with the OMOP rows it should produce (truth.json)."""
+
+
+@synth.command("cclf")
+@click.option("--beneficiaries", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--months", type=click.IntRange(1, 36), default=12, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder for the monthly zip packages and truth.json.")
+def synth_cclf(beneficiaries: int, months: int, seed: int, out_dir: Path) -> None:
+    """Monthly CCLF deliveries (all 12 files, CCLF0, real names, zipped) for a fake ACO."""
+    from etl.sources.cclf.synth import generate
+
+    truth = generate(out_dir, beneficiaries=beneficiaries, months=months, seed=seed)
+    console.print(f"wrote {months} deliveries to {out_dir} (truth.json beside them)")
+    _print_counts("expected OMOP rows", dict(truth.tables))
 
 
 # -- docs ----------------------------------------------------------------------------------

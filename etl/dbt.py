@@ -78,6 +78,8 @@ class DbtProject:
             PASSWORD_ENV: self.url.password or "",
             "DBT_LOG_PATH": str(self.work_dir / "logs"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            # etl reports progress itself; dbt's full log stays in its log file.
+            "DBT_QUIET": "true",
             "DBT_PACKAGES_INSTALL_PATH": str(self.work_dir / "dbt_packages"),
         }
         return env

@@ -2,8 +2,8 @@
 
 Each unit lands in one transaction: its load row, manifest rows, staged rows and
 quarantined records commit together, so a crash at any point leaves either all of it
-or none of it, and a re-run lands exactly what is missing. A file whose bytes (sha256)
-were landed before for the same source is skipped.
+or none of it, and a re-run lands exactly what is missing. A file landed before for the
+same source (same name and sha256) is skipped.
 """
 
 from __future__ import annotations
@@ -66,18 +66,20 @@ def land_unit(warehouse: Warehouse, source: Source, unit: Unit, run_id: int | No
     """Land one unit; returns what happened. Never raises for bad input in the unit."""
     if unit.rejection:
         return _record_rejection(warehouse, source, unit, run_id, unit.rejection)
-    already = manifest.landed_hashes(warehouse, source.name, [f.sha256 for f in unit.files])
-    if already and len(already) == len({f.sha256 for f in unit.files}):
+    keys = [(f.name, f.sha256) for f in unit.files]
+    already = manifest.landed_files(warehouse, source.name, keys)
+    if already and already == set(keys):
         return LoadOutcome(unit.name, "skipped", reason="every file was landed before")
-    fresh = [f for f in unit.files if f.sha256 not in already]
-    work = Unit(unit.name, fresh, unit.sort_key, None, unit.detail)
+    fresh = [f for f in unit.files if (f.name, f.sha256) not in already]
+    work = Unit(unit.name, fresh, unit.sort_key, detail=unit.detail, handle=unit.handle)
     landed: dict[str, int] = defaultdict(int)
     per_file: dict[str, dict[str, object]] = {}
     quarantined = 0
     try:
         with warehouse.raw_connection() as conn:
+            skipped = sorted(name for name, _ in already)
             load_id = manifest.insert_load(conn, run_id, source.name, unit.name, "landing",
-                                           {**unit.detail, "skipped_files": sorted(already)})
+                                           {**unit.detail, "skipped_files": skipped})
             for batch in source.read(work):
                 staged = copy_arrow(conn, f"{source.staging_schema}.{batch.table}",
                                     _with_lineage(batch, load_id))

@@ -34,16 +34,18 @@ def finish_run(warehouse: Warehouse, run_id: int, status: str, stats: dict[str, 
             "error": error, "run_id": run_id})
 
 
-def landed_hashes(warehouse: Warehouse, source: str, hashes: list[str]) -> set[str]:
-    """The subset of `hashes` already landed for `source`."""
-    if not hashes:
+def landed_files(warehouse: Warehouse, source: str,
+                 files: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The subset of (file name, sha256) pairs already landed for `source`."""
+    if not files:
         return set()
     with warehouse.engine.connect() as conn:
         rows = conn.execute(sa.text(
-            "select sha256 from etl.manifest where source = :source and status = 'landed' "
-            "and sha256 = any(:hashes)"
-        ), {"source": source, "hashes": hashes}).scalars()
-        return {row.strip() for row in rows}
+            "select file_name, sha256 from etl.manifest "
+            "where source = :source and status = 'landed' and sha256 = any(:hashes)"
+        ), {"source": source, "hashes": [sha for _, sha in files]})
+        landed = {(name, sha.strip()) for name, sha in rows}
+    return landed & set(files)
 
 
 def insert_load(conn: psycopg.Connection, run_id: int | None, source: str, unit_name: str,

@@ -67,7 +67,10 @@ class Unit:
     sort_key: tuple[object, ...] = ()
     # Set when discovery already knows the unit cannot be landed (bad name, corrupt zip).
     rejection: str | None = None
+    # Recorded with the load (JSON), e.g. a CCLF delivery date the models read.
     detail: dict[str, object] = field(default_factory=dict)
+    # The source's own handle on the unit (e.g. a CCLF Delivery); not recorded.
+    handle: object = None
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,9 @@ def upgrade() -> None:
         detail       jsonb not null default '{}'
     );
 
-    -- One row per input file; the same bytes (sha256) are landed once per source.
+    -- One row per input file; a file (same name, same bytes) is landed once per source.
+    -- The name is part of the key: identical bytes under another delivery's name are a
+    -- new delivery (e.g. an unchanged monthly CCLF8 still attests that month's enrollment).
     create table etl.manifest (
         file_id      bigint generated always as identity primary key,
         load_id      bigint not null references etl.load (load_id),
@@ -64,7 +66,7 @@ def upgrade() -> None:
                      check (status in ('landing', 'landed', 'rejected', 'failed')),
         recorded_at  timestamptz not null default now()
     );
-    create unique index manifest_landed_once on etl.manifest (source, sha256)
+    create unique index manifest_landed_once on etl.manifest (source, file_name, sha256)
         where status = 'landed';
 
     -- Records that could not be parsed or typed, with where and why.

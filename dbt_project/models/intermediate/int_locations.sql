@@ -1,8 +1,13 @@
--- One row per distinct address area of a person (state, ZIP, county, city).
+-- One row per distinct address area of a person (state, ZIP, county FIPS); the city is
+-- the first one seen for that area.
 select
-    row_number() over (order by state, zip5, county, city) as location_id,
+    row_number() over (order by state, zip5, county) as location_id,
     state,
     zip5,
     county,
     city
-from (select distinct state, zip5, county, city from {{ ref('int_persons') }}) as areas
+from (
+    select state, zip5, county, min(city) as city
+    from {{ ref('int_persons') }}
+    group by state, zip5, county
+) as areas

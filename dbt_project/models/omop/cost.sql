@@ -1,8 +1,21 @@
--- One row per visit with payments (OMOP COST, cost_domain_id 'Visit'): net amounts after
--- claim version resolution; type concept 32810 (Claim).
+-- One row per surviving claim with payments (OMOP COST): net amounts after claim version
+-- resolution, type concept 32810 (Claim). cost_domain_id is 'Visit' and cost_event_id
+-- the visit_occurrence; a claim rolled up into another visit (a visit_detail) keeps its
+-- own cost row pointing at that visit (the vocabulary has no visit-detail cost domain).
+with claims as (
+    select
+        visit_occurrence_id, visit_key as claim_key, total_charge, paid_by_payer,
+        paid_by_patient, allowed, drg_code
+    from {{ ref('int_visits') }}
+    union all
+    select
+        visit_occurrence_id, visit_detail_key, null, paid_by_payer, null, allowed, null
+    from {{ ref('int_visit_details') }}
+)
+
 select
 {{ cdm_select({
-    'cost_id': 'row_number() over (order by visit_occurrence_id)',
+    'cost_id': 'row_number() over (order by claim_key)',
     'cost_event_id': 'visit_occurrence_id',
     'cost_domain_id': "'Visit'",
     'cost_type_concept_id': '32810',
@@ -16,5 +29,4 @@ select
     'drg_concept_id': '0',
     'drg_source_value': 'drg_code',
 }) }}
-from {{ ref('int_visits') }}
-where coalesce(paid_by_payer, paid_by_patient, total_charge, allowed) is not null
+from claims

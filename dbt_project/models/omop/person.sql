@@ -23,4 +23,3 @@ left join {{ ref('int_locations') }} as locations
     on persons.state is not distinct from locations.state
     and persons.zip5 is not distinct from locations.zip5
     and persons.county is not distinct from locations.county
-    and persons.city is not distinct from locations.city

@@ -16,7 +16,7 @@ follows the same layouts the parser reads. Formatting rules, per IP v38 Appendix
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
 from etl.sources.cclf.layout import DEFAULT_IP_VERSION, Field, FileLayout, layouts
@@ -34,6 +34,16 @@ def format_record(layout: FileLayout, values: Mapping[str, Value]) -> str:
     if unknown:
         raise ValueError(f"{layout.file_id} has no field(s) {sorted(unknown)}")
     return "".join(format_value(field, by_column.get(field.column_name)) for field in layout.fields)
+
+
+def format_file(
+    layout: FileLayout, rows: Iterable[Mapping[str, Value]], *, line_ending: str = "\n"
+) -> bytes:
+    """A whole file of `rows`, every line (the last too) ended with `line_ending`.
+
+    Free text may hold latin-1 characters; the bytes are latin-1 (see parse.py).
+    """
+    return "".join(format_record(layout, row) + line_ending for row in rows).encode("latin-1")
 
 
 def format_value(field: Field, value: Value) -> str:

@@ -15,6 +15,20 @@ partb as (
         on details.visit_detail_key = 'cclf:B:' || lines.current_mbi || ':' || lines.claim_id
 ),
 
+-- Identical CCLF2/CCLF3 records re-delivered (regular and run-out files) count once.
+revenue_lines as (
+    select distinct on ({{ cclf_record_digest('revenue') }}) revenue.*
+    from {{ ref('stg_cclf__parta_revenue_details') }} as revenue
+    order by {{ cclf_record_digest('revenue') }}, revenue.delivery_date, revenue.line_number
+),
+
+procedure_codes as (
+    select distinct on ({{ cclf_record_digest('procedures') }}) procedures.*
+    from {{ ref('stg_cclf__parta_procedures') }} as procedures
+    order by {{ cclf_record_digest('procedures') }}, procedures.delivery_date,
+        procedures.line_number
+),
+
 icd as (
     select '0' as indicator, 'ICD10CM' as diagnosis_system, 'ICD10PCS' as procedure_system
     union all
@@ -44,21 +58,22 @@ parta_diagnoses_ranked as (
 ),
 
 partb_diagnoses as (
-    select distinct on (visit_key, code)
+    -- Deduplicated per Part B claim and code (a claim rolled up into a stay keeps its own).
+    select distinct on (current_mbi, claim_id, code)
         visit_key, visit_detail_key, current_mbi, code, start_date, end_date, provider_npi,
         case when is_line then 32902 else 32908 end as status_concept_id
     from (
-        select visit_key, visit_detail_key, current_mbi, line_diagnosis_code as code,
+        select visit_key, visit_detail_key, current_mbi, claim_id, line_diagnosis_code as code,
             line_start_date as start_date, line_end_date as end_date,
             rendering_npi as provider_npi, true as is_line
         from partb where line_diagnosis_code is not null
         union all
-        select visit_key, visit_detail_key, current_mbi, unnest(claim_diagnosis_codes),
+        select visit_key, visit_detail_key, current_mbi, claim_id, unnest(claim_diagnosis_codes),
             line_start_date, line_end_date, rendering_npi, false
         from partb
     ) as positions
     where code is not null
-    order by visit_key, code, is_line desc, start_date
+    order by current_mbi, claim_id, code, is_line desc, start_date
 )
 
 select
@@ -97,7 +112,7 @@ select
     coalesce(procedures.clm_prcdr_prfrm_dt, parta.claim_start_date),
     coalesce(procedures.clm_prcdr_prfrm_dt, parta.claim_start_date), null, null, null, null,
     parta.operating_npi
-from {{ ref('stg_cclf__parta_procedures') }} as procedures
+from procedure_codes as procedures
 inner join parta on procedures.cur_clm_uniq_id = parta.claim_id
 left join icd on procedures.dgns_prcdr_icd_ind = icd.indicator
 where procedures.clm_prcdr_cd is not null
@@ -110,7 +125,7 @@ select
     'Procedure', coalesce(revenue.clm_line_from_dt, parta.claim_start_date),
     coalesce(revenue.clm_line_thru_dt, revenue.clm_line_from_dt, parta.claim_start_date),
     null, revenue.hcpcs_1_mdfr_cd, revenue.clm_line_srvc_unit_qty, null, parta.attending_npi
-from {{ ref('stg_cclf__parta_revenue_details') }} as revenue
+from revenue_lines as revenue
 inner join parta on revenue.cur_clm_uniq_id = parta.claim_id
 where revenue.clm_line_hcpcs_cd is not null
 

@@ -22,7 +22,7 @@ select
     case when race_code = '5' then '5' end as ethnicity_source_value,
     state,
     zip5,
-    fips_county_code as county,
+    fips_state_code || fips_county_code as county,
     city,
     death_date
 from {{ ref('int_beneficiaries__cclf') }}
