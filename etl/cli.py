@@ -222,19 +222,21 @@ def synth() -> None:
     """Write synthetic, spec-exact input with the OMOP rows it should produce (truth.json)."""
 
 
-@synth.command("cclf")
-@click.option("--beneficiaries", type=click.IntRange(1), default=100, show_default=True)
-@click.option("--months", type=click.IntRange(1, 36), default=12, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Folder for the monthly zip packages and truth.json.")
-def synth_cclf(beneficiaries: int, months: int, seed: int, out_dir: Path) -> None:
-    """Monthly CCLF deliveries (all 12 files, CCLF0, real names, zipped) for a fake ACO."""
-    from etl.sources.cclf.synth import generate
+def _register_source_commands() -> None:
+    """Each source may bring its own subcommands (e.g. `etl synth cclf`, `etl fetch fhir`):
+    its package's `CLI_COMMANDS` maps a group name here to click commands."""
+    from etl.sources.registry import source_packages
 
-    truth = generate(out_dir, beneficiaries=beneficiaries, months=months, seed=seed)
-    console.print(f"wrote {months} deliveries to {out_dir} (truth.json beside them)")
-    _print_counts("expected OMOP rows", dict(truth.tables))
+    groups = {"synth": synth, "fetch": fetch}
+    for package in source_packages():
+        for group_name, commands in getattr(package, "CLI_COMMANDS", {}).items():
+            for command in commands:
+                groups[group_name].add_command(command)
+
+
+@cli.group()
+def fetch() -> None:
+    """Download input from a source's server (e.g. a Bulk FHIR $export)."""
 
 
 # -- docs ----------------------------------------------------------------------------------
@@ -285,6 +287,9 @@ def _step_printer() -> Callable[[str], None]:
         console.print(f"[bold]•[/] {message}")
 
     return printer
+
+
+_register_source_commands()
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
+from types import ModuleType
 
 import etl.sources
 from etl.errors import ConfigError
@@ -15,12 +16,19 @@ from etl.sources.base import Source
 
 
 @cache
+def source_packages() -> tuple[ModuleType, ...]:
+    """Every source package under etl/sources/, imported."""
+    return tuple(
+        importlib.import_module(f"etl.sources.{module.name}")
+        for module in pkgutil.iter_modules(etl.sources.__path__)
+        if module.ispkg
+    )
+
+
+@cache
 def all_sources() -> dict[str, Source]:
     found: dict[str, Source] = {}
-    for module in pkgutil.iter_modules(etl.sources.__path__):
-        if not module.ispkg:
-            continue
-        package = importlib.import_module(f"etl.sources.{module.name}")
+    for package in source_packages():
         source = getattr(package, "SOURCE", None)
         if source is not None:
             found[source.name] = source
