@@ -9,7 +9,7 @@ select
     'condition_start_datetime': 'events.start_date',
     'condition_end_date': 'events.end_date',
     'condition_end_datetime': 'events.end_date',
-    'condition_type_concept_id': '32810',
+    'condition_type_concept_id': 'events.type_concept_id',
     'condition_status_concept_id': 'coalesce(events.condition_status_concept_id, 0)',
     'provider_id': 'providers.provider_id',
     'visit_occurrence_id': 'events.visit_occurrence_id',

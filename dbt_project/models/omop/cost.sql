@@ -5,11 +5,12 @@
 with claims as (
     select
         visit_occurrence_id, visit_key as claim_key, total_charge, paid_by_payer,
-        paid_by_patient, allowed, drg_code
+        paid_by_patient, allowed, drg_code, copay, coinsurance, deductible
     from {{ ref('int_visits') }}
     union all
     select
-        visit_occurrence_id, visit_detail_key, null, paid_by_payer, null, allowed, null
+        visit_occurrence_id, visit_detail_key, null, paid_by_payer, null, allowed, null, null,
+        null, null
     from {{ ref('int_visit_details') }}
 )
 
@@ -24,6 +25,9 @@ select
     'total_paid': 'paid_by_payer',
     'paid_by_payer': 'paid_by_payer',
     'paid_by_patient': 'paid_by_patient',
+    'paid_patient_copay': 'copay',
+    'paid_patient_coinsurance': 'coinsurance',
+    'paid_patient_deductible': 'deductible',
     'amount_allowed': 'allowed',
     'revenue_code_concept_id': '0',
     'drg_concept_id': '0',

@@ -1,5 +1,6 @@
 -- One row per drug event: NDC fills and drug HCPCS (OMOP DRUG_EXPOSURE); pharmacy
--- claims carry quantity and days supply; type concept 32810 (Claim).
+-- claims carry quantity and days supply; the type concept tells claims, prescriptions,
+-- administrations and patient reports apart.
 select
 {{ cdm_select({
     'drug_exposure_id': 'events.event_id',
@@ -9,7 +10,7 @@ select
     'drug_exposure_start_datetime': 'events.start_date',
     'drug_exposure_end_date': 'coalesce(events.end_date, events.start_date)',
     'drug_exposure_end_datetime': 'coalesce(events.end_date, events.start_date)',
-    'drug_type_concept_id': '32810',
+    'drug_type_concept_id': 'events.type_concept_id',
     'quantity': 'events.quantity',
     'days_supply': 'events.days_supply',
     'route_concept_id': '0',

@@ -9,7 +9,7 @@ select
     'procedure_datetime': 'events.start_date',
     'procedure_end_date': 'events.end_date',
     'procedure_end_datetime': 'events.end_date',
-    'procedure_type_concept_id': '32810',
+    'procedure_type_concept_id': 'events.type_concept_id',
     'modifier_concept_id': '0',
     'quantity': 'round(events.quantity)',
     'provider_id': 'providers.provider_id',

@@ -9,7 +9,7 @@ select
     'visit_detail_start_datetime': 'details.start_date',
     'visit_detail_end_date': 'details.end_date',
     'visit_detail_end_datetime': 'details.end_date',
-    'visit_detail_type_concept_id': '32810',
+    'visit_detail_type_concept_id': 'details.visit_detail_type_concept_id',
     'provider_id': 'providers.provider_id',
     'visit_detail_source_value': 'details.visit_detail_source_value',
     'visit_detail_source_concept_id': '0',

@@ -9,7 +9,7 @@ select
     'visit_start_datetime': 'visits.start_date',
     'visit_end_date': 'visits.end_date',
     'visit_end_datetime': 'visits.end_date',
-    'visit_type_concept_id': '32810',
+    'visit_type_concept_id': 'visits.visit_type_concept_id',
     'provider_id': 'providers.provider_id',
     'care_site_id': 'care_sites.care_site_id',
     'visit_source_value': 'visits.visit_source_value',

@@ -89,7 +89,15 @@ select
     cast(null as text) as modifier,
     cast(null as numeric) as quantity,
     cast(null as integer) as days_supply,
-    parta.attending_npi as provider_npi
+    parta.attending_npi as provider_npi,
+    32810 as type_concept_id,
+    cast(null as numeric) as value_as_number,
+    cast(null as integer) as value_as_concept_id,
+    cast(null as text) as value_as_string,
+    cast(null as integer) as unit_concept_id,
+    cast(null as text) as unit_source_value,
+    cast(null as numeric) as range_low,
+    cast(null as numeric) as range_high
 from parta_diagnoses_ranked as ranked
 inner join parta on ranked.claim_id = parta.claim_id
 left join icd on parta.icd_version = icd.indicator
@@ -100,7 +108,8 @@ select
     partb_diagnoses.visit_key, partb_diagnoses.visit_detail_key, partb_diagnoses.current_mbi,
     'ICD10CM', partb_diagnoses.code, 'Condition', partb_diagnoses.start_date,
     partb_diagnoses.end_date, partb_diagnoses.status_concept_id, null, null, null,
-    partb_diagnoses.provider_npi
+    partb_diagnoses.provider_npi,
+    32810, null, null, null, null, null, null, null
 from partb_diagnoses
 
 union all
@@ -111,7 +120,8 @@ select
     coalesce(icd.procedure_system, 'ICD10PCS'), procedures.clm_prcdr_cd, 'Procedure',
     coalesce(procedures.clm_prcdr_prfrm_dt, parta.claim_start_date),
     coalesce(procedures.clm_prcdr_prfrm_dt, parta.claim_start_date), null, null, null, null,
-    parta.operating_npi
+    parta.operating_npi,
+    32810, null, null, null, null, null, null, null
 from procedure_codes as procedures
 inner join parta on procedures.cur_clm_uniq_id = parta.claim_id
 left join icd on procedures.dgns_prcdr_icd_ind = icd.indicator
@@ -124,7 +134,8 @@ select
     'cclf:A:' || parta.claim_id, null, parta.current_mbi, 'HCPCS', revenue.clm_line_hcpcs_cd,
     'Procedure', coalesce(revenue.clm_line_from_dt, parta.claim_start_date),
     coalesce(revenue.clm_line_thru_dt, revenue.clm_line_from_dt, parta.claim_start_date),
-    null, revenue.hcpcs_1_mdfr_cd, revenue.clm_line_srvc_unit_qty, null, parta.attending_npi
+    null, revenue.hcpcs_1_mdfr_cd, revenue.clm_line_srvc_unit_qty, null, parta.attending_npi,
+    32810, null, null, null, null, null, null, null
 from revenue_lines as revenue
 inner join parta on revenue.cur_clm_uniq_id = parta.claim_id
 where revenue.clm_line_hcpcs_cd is not null
@@ -135,7 +146,8 @@ union all
 select
     partb.visit_key, partb.visit_detail_key, partb.current_mbi, 'HCPCS', partb.hcpcs_code,
     'Procedure', partb.line_start_date, partb.line_end_date, null, partb.modifier_1,
-    partb.service_units, null, partb.rendering_npi
+    partb.service_units, null, partb.rendering_npi,
+    32810, null, null, null, null, null, null, null
 from partb
 where partb.hcpcs_code is not null
 
@@ -145,7 +157,8 @@ union all
 select
     'cclf:DME:' || dme.current_mbi || ':' || dme.claim_id, null, dme.current_mbi, 'HCPCS',
     dme.hcpcs_code, 'Device', dme.line_start_date, dme.line_end_date, null, null, null, null,
-    dme.ordering_npi
+    dme.ordering_npi,
+    32810, null, null, null, null, null, null, null
 from {{ ref('int_dme_lines__cclf') }} as dme
 where dme.hcpcs_code is not null
 
@@ -156,6 +169,7 @@ select
     'cclf:D:' || fills.claim_id, null, fills.current_mbi, 'NDC', fills.ndc_code, 'Drug',
     fills.fill_date,
     cast(fills.fill_date + greatest(coalesce(fills.days_supply, 1), 1) - 1 as date),
-    null, null, fills.quantity, fills.days_supply, null
+    null, null, fills.quantity, fills.days_supply, null,
+    32810, null, null, null, null, null, null, null
 from {{ ref('int_partd_fills__cclf') }} as fills
 where fills.ndc_code is not null

@@ -46,5 +46,6 @@ select
     claim_id as visit_detail_source_value,
     provider_npi,
     paid as paid_by_payer,
-    allowed
+    allowed,
+    32810 as visit_detail_type_concept_id
 from matched

@@ -70,7 +70,11 @@ select
     net_charge as total_charge,
     cast(null as numeric) as allowed,
     cast(null as numeric) as paid_by_patient,
-    drg_code
+    drg_code,
+    32810 as visit_type_concept_id,
+    cast(null as numeric) as copay,
+    cast(null as numeric) as coinsurance,
+    cast(null as numeric) as deductible
 from parta
 
 union all
@@ -92,7 +96,8 @@ select
     null,
     partb_claims.allowed,
     null,
-    null
+    null,
+    32810, null, null, null
 from partb_claims
 where 'cclf:B:' || partb_claims.current_mbi || ':' || partb_claims.claim_id
     not in (select visit_detail_key from rolled_up)
@@ -115,7 +120,8 @@ select
     null,
     allowed,
     null,
-    null
+    null,
+    32810, null, null, null
 from dme_claims
 
 union all
@@ -136,5 +142,6 @@ select
     null,
     null,
     net_patient_paid,
-    null
+    null,
+    32810, null, null, null
 from {{ ref('int_partd_fills__cclf') }}
