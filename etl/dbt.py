@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,11 +107,6 @@ class DbtProject:
             )
 
     def serve_docs(self, port: int) -> None:
-        """`dbt docs serve` blocks; run it as a child process so Ctrl-C ends it cleanly."""
-        self.write_profile()
-        env = os.environ | self._environment()
-        subprocess.run(
-            [sys.executable, "-c", "from dbt.cli.main import cli; cli()", "docs", "serve",
-             "--port", str(port), "--no-browser", *self._common_args()],
-            env=env, check=False,
-        )
+        """`dbt docs serve` on localhost; blocks until interrupted."""
+        self.invoke(["docs", "serve", "--port", str(port), "--host", "127.0.0.1",
+                     "--no-browser"])
