@@ -216,6 +216,43 @@ def run(ctx: click.Context, source_name: str, input_dir: Path) -> None:
         sys.exit(BadInputError.exit_code)
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--limit", default=20, show_default=True, help="How many recent runs.")
+@click.pass_context
+def runs(ctx: click.Context, as_json: bool, limit: int) -> None:
+    """List recent runs: start and end, inputs, rows per stage, gates, published or not."""
+    from etl.manifest import list_runs
+
+    history = list_runs(_warehouse(ctx), limit)
+    if as_json:
+        click.echo(json.dumps(history, default=str, indent=2))
+        return
+    table = Table(title="runs")
+    for column in ("run", "status", "source", "started", "ended", "published", "loads"):
+        table.add_column(column)
+    for entry in history:
+        loads = entry["stats"].get("loads", []) if entry["stats"] else []
+        landed = sum(1 for load in loads if load.get("status") == "landed")
+        table.add_row(
+            str(entry["run_id"]), entry["status"], entry["source"] or "",
+            f"{entry['started_at']:%Y-%m-%d %H:%M:%S}",
+            f"{entry['ended_at']:%H:%M:%S}" if entry["ended_at"] else "",
+            "yes" if entry["published"] else "no", f"{landed}/{len(loads)} landed",
+        )
+    console.print(table)
+
+
+@cli.command()
+@click.pass_context
+def rollback(ctx: click.Context) -> None:
+    """Put the previously published OMOP version back (omop_prev ↔ omop)."""
+    from etl.pipeline import rollback as rollback_omop
+
+    rollback_omop(_warehouse(ctx))
+    console.print("rolled back: the previous OMOP version is published again")
+
+
 # -- synth ---------------------------------------------------------------------------------
 @cli.group()
 def synth() -> None:

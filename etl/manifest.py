@@ -34,6 +34,38 @@ def finish_run(warehouse: Warehouse, run_id: int, status: str, stats: dict[str, 
             "error": error, "run_id": run_id})
 
 
+def mark_crashed_runs(warehouse: Warehouse) -> list[int]:
+    """Runs still 'running' when a new run holds the lock died without finishing."""
+    with warehouse.engine.begin() as conn:
+        return list(conn.execute(sa.text(
+            "update etl.run set status = 'crashed', ended_at = coalesce(ended_at, now()) "
+            "where status = 'running' returning run_id"
+        )).scalars())
+
+
+def describe_running(warehouse: Warehouse) -> str:
+    """Who holds the warehouse, for the message a second run prints."""
+    with warehouse.engine.connect() as conn:
+        row = conn.execute(sa.text(
+            "select run_id, pid, hostname, started_at from etl.run where status = 'running' "
+            "order by run_id desc limit 1"
+        )).first()
+    if row is None:
+        return "another etl process holds the warehouse lock"
+    return (f"another etl run holds the warehouse: run {row.run_id} (pid {row.pid} on "
+            f"{row.hostname}, started {row.started_at:%Y-%m-%d %H:%M:%S %Z})")
+
+
+def list_runs(warehouse: Warehouse, limit: int) -> list[dict[str, Any]]:
+    """The newest runs, with their inputs, per-stage rows, gate outcomes and publication."""
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "select run_id, command, source, status, started_at, ended_at, inputs, stats, "
+            "published, error from etl.run order by run_id desc limit :limit"
+        ), {"limit": limit}).mappings().all()
+    return [dict(row) for row in rows]
+
+
 def landed_files(warehouse: Warehouse, source: str,
                  files: list[tuple[str, str]]) -> set[tuple[str, str]]:
     """The subset of (file name, sha256) pairs already landed for `source`."""

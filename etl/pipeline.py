@@ -7,7 +7,8 @@ after landing and before publishing; see etl/quality/.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from etl.errors import EtlError, LockHeldError
 from etl.identity import assign_person_ids
 from etl.landing import LoadOutcome, land_unit
 from etl.migrate import current_revision, head_revision
-from etl.publish import complete_build_schema, publish
+from etl.publish import complete_build_schema, publish, reset_build_schema
+from etl.publish import rollback as rollback_published
 from etl.sources.registry import get_source
 from etl.warehouse import Warehouse, advisory_lock
 
@@ -47,10 +49,28 @@ def _require_current_schemas(warehouse: Warehouse) -> None:
         raise EtlError("the warehouse schemas are not at the current revision: run `etl init`")
 
 
+@contextmanager
+def run_lock(warehouse: Warehouse) -> Iterator[None]:
+    """Hold the warehouse's run lock (a session advisory lock: a killed process's lock
+    goes with its connection); raise LockHeldError naming the holder when it is taken."""
+    with warehouse.raw_connection(autocommit=True) as lock_conn, \
+            advisory_lock(lock_conn, RUN_LOCK_KEY) as got_lock:
+        if not got_lock:
+            raise LockHeldError(manifest.describe_running(warehouse))
+        yield
+
+
+def rollback(warehouse: Warehouse) -> None:
+    """Publish omop_prev again, under the run lock."""
+    with run_lock(warehouse):
+        rollback_published(warehouse)
+
+
 def build_omop(settings: Settings, warehouse: Warehouse, run_id: int | None,
                on_step: Callable[[str], None]) -> None:
     """dbt builds into omop_build around the identity step, then the build is completed."""
     dbt = DbtProject(settings, warehouse.url)
+    reset_build_schema(warehouse)
     on_step("dbt: staging and intermediate models up to person keys")
     dbt.invoke(["build", "--select", IDENTITY_INPUTS])
     added = assign_person_ids(warehouse, run_id)
@@ -66,12 +86,10 @@ def run(settings: Settings, source_name: str, input_dir: Path,
     source = get_source(source_name)
     warehouse = Warehouse.from_settings(settings)
     _require_current_schemas(warehouse)
-    with warehouse.raw_connection(autocommit=True) as lock_conn, \
-            advisory_lock(lock_conn, RUN_LOCK_KEY) as got_lock:
-        if not got_lock:
-            holder = warehouse.scalar(
-                "select max(run_id) from etl.run where status = 'running'")
-            raise LockHeldError(f"another etl run holds the warehouse (run {holder})")
+    with run_lock(warehouse):
+        crashed = manifest.mark_crashed_runs(warehouse)
+        if crashed:
+            on_step(f"runs {', '.join(map(str, crashed))} had crashed; marked as such")
         run_id = manifest.start_run(warehouse, "run", source_name, [str(input_dir)])
         result = RunResult(run_id)
         try:

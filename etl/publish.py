@@ -11,6 +11,7 @@ import logging
 
 import sqlalchemy as sa
 
+from etl.errors import EtlError
 from etl.omop import spec
 from etl.warehouse import Warehouse
 
@@ -43,6 +44,12 @@ def complete_build_schema(warehouse: Warehouse) -> list[str]:
     return created
 
 
+def reset_build_schema(warehouse: Warehouse) -> None:
+    """Start every build from nothing: a crashed or rejected build may have left tables."""
+    with warehouse.engine.begin() as conn:
+        conn.execute(sa.text(f"drop schema if exists {BUILD} cascade"))
+
+
 def publish(warehouse: Warehouse) -> None:
     """Swap omop_build in as omop; the old omop becomes omop_prev."""
     with warehouse.engine.begin() as conn:
@@ -50,3 +57,17 @@ def publish(warehouse: Warehouse) -> None:
         conn.execute(sa.text(f"alter schema {LIVE} rename to {PREVIOUS}"))
         conn.execute(sa.text(f"alter schema {BUILD} rename to {LIVE}"))
     log.info("published %s as %s (previous kept as %s)", BUILD, LIVE, PREVIOUS)
+
+
+def rollback(warehouse: Warehouse) -> None:
+    """Swap omop_prev back in as omop; the rolled-back version becomes omop_prev."""
+    with warehouse.engine.begin() as conn:
+        exists = conn.execute(sa.text(
+            "select count(*) from information_schema.schemata where schema_name = :s"
+        ), {"s": PREVIOUS}).scalar_one()
+        if not exists:
+            raise EtlError("there is no previous OMOP version (omop_prev) to roll back to")
+        conn.execute(sa.text(f"alter schema {LIVE} rename to omop_rolling_back"))
+        conn.execute(sa.text(f"alter schema {PREVIOUS} rename to {LIVE}"))
+        conn.execute(sa.text(f"alter schema omop_rolling_back rename to {PREVIOUS}"))
+    log.info("rolled back: %s is the previous version again", LIVE)
