@@ -253,6 +253,27 @@ def rollback(ctx: click.Context) -> None:
     console.print("rolled back: the previous OMOP version is published again")
 
 
+@cli.group()
+def grant() -> None:
+    """Database access for people who read the warehouse."""
+
+
+@grant.command("analyst")
+@click.argument("role")
+@click.option("--revoke", is_flag=True, help="Take the access away instead.")
+@click.pass_context
+def grant_analyst(ctx: click.Context, role: str, revoke: bool) -> None:
+    """Let ROLE read the omop and vocab schemas (only: staging and etl hold PHI).
+
+    The grant follows every later publication of omop. ROLE must already exist.
+    """
+    from etl.access import grant_analyst as grant_read
+    from etl.access import revoke_analyst
+
+    (revoke_analyst if revoke else grant_read)(_warehouse(ctx), role)
+    console.print(f"{'revoked from' if revoke else 'granted to'} {role}: read on omop and vocab")
+
+
 # -- synth ---------------------------------------------------------------------------------
 @cli.group()
 def synth() -> None:

@@ -11,6 +11,7 @@ import logging
 
 import sqlalchemy as sa
 
+from etl.access import carry_grants_sql
 from etl.errors import EtlError
 from etl.omop import spec
 from etl.warehouse import Warehouse
@@ -53,6 +54,7 @@ def reset_build_schema(warehouse: Warehouse) -> None:
 def publish(warehouse: Warehouse) -> None:
     """Swap omop_build in as omop; the old omop becomes omop_prev."""
     with warehouse.engine.begin() as conn:
+        conn.execute(sa.text(carry_grants_sql(LIVE, BUILD)))
         conn.execute(sa.text(f"drop schema if exists {PREVIOUS} cascade"))
         conn.execute(sa.text(f"alter schema {LIVE} rename to {PREVIOUS}"))
         conn.execute(sa.text(f"alter schema {BUILD} rename to {LIVE}"))
@@ -67,6 +69,7 @@ def rollback(warehouse: Warehouse) -> None:
         ), {"s": PREVIOUS}).scalar_one()
         if not exists:
             raise EtlError("there is no previous OMOP version (omop_prev) to roll back to")
+        conn.execute(sa.text(carry_grants_sql(LIVE, PREVIOUS)))
         conn.execute(sa.text(f"alter schema {LIVE} rename to omop_rolling_back"))
         conn.execute(sa.text(f"alter schema {PREVIOUS} rename to {LIVE}"))
         conn.execute(sa.text(f"alter schema omop_rolling_back rename to {PREVIOUS}"))

@@ -29,6 +29,7 @@ from typing import BinaryIO
 import psycopg
 from psycopg import sql
 
+from etl.access import carry_grants_sql
 from etl.errors import BadInputError, LockHeldError
 from etl.omop import spec
 from etl.warehouse import Warehouse
@@ -517,6 +518,8 @@ def _swap_in(cursor: psycopg.Cursor) -> None:
                 "replacing schema %s drops what depends on it: %s",
                 TARGET_SCHEMA, ", ".join(dependents),
             )
+        # Analysts granted read on the vocabulary keep it (etl grant analyst).
+        cursor.execute(carry_grants_sql(TARGET_SCHEMA, LOAD_SCHEMA))
         cursor.execute(sql.SQL("alter schema {} rename to {}").format(target, previous))
     cursor.execute(sql.SQL("alter schema {} rename to {}").format(
         sql.Identifier(LOAD_SCHEMA), target
