@@ -74,14 +74,17 @@ class EtlGroup(click.Group):
 @click.option("--etl-home", envvar="ETL_HOME", type=click.Path(path_type=Path),
               help="Where etl keeps the embedded server, dbt artefacts and reports "
                    "(env ETL_HOME; default ~/.local/share/etl, /var/lib/etl for root).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Settings file (env ETL_CONFIG; default ./etl.toml when present).")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
 def cli(ctx: click.Context, database_url: str | None, etl_home: Path | None,
-        verbose: int) -> None:
+        config_file: Path | None, verbose: int) -> None:
     """Load CMS CCLF, X12 837/835 and FHIR R4 extracts into the OMOP CDM v5.4 on PostgreSQL."""
     _setup_logging(verbose)
     ctx.ensure_object(dict)
-    ctx.obj["settings"] = Settings.from_env(database_url=database_url, etl_home=etl_home)
+    ctx.obj["settings"] = Settings.from_env(config_file=config_file, database_url=database_url,
+                                            etl_home=etl_home)
 
 
 # -- db ------------------------------------------------------------------------------------
@@ -173,9 +176,12 @@ def vocab_load(ctx: click.Context, directory: Path | None, demo: bool) -> None:
     from etl.paths import project_folder
     from etl.vocab.load import load_vocabulary
 
-    if demo == (directory is not None):
+    if demo and directory is not None:
         raise click.UsageError("give either DIRECTORY or --demo")
-    source = project_folder("vocab") / "demo" if demo else directory
+    configured = _settings(ctx).vocabulary_dir
+    source = project_folder("vocab") / "demo" if demo else directory or configured
+    if source is None:
+        raise click.UsageError("give either DIRECTORY or --demo (or set [vocabulary] path)")
     assert source is not None
     warehouse = _warehouse(ctx)
     _require_schemas(warehouse)
@@ -194,11 +200,11 @@ def _require_schemas(warehouse: Any) -> None:
 @cli.command()
 @click.option("--source", "source_name", required=True,
               help="Which source the input holds: cclf (more as they are added).")
-@click.option("--input", "input_dir", required=True,
+@click.option("--input", "input_dir",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder with the deliveries (CCLF zip packages or extracted files).")
+              help="Folder with the deliveries; default: [sources.NAME] input in etl.toml.")
 @click.pass_context
-def run(ctx: click.Context, source_name: str, input_dir: Path) -> None:
+def run(ctx: click.Context, source_name: str, input_dir: Path | None) -> None:
     """Land new deliveries from INPUT, rebuild OMOP and publish it.
 
     Deliveries are processed oldest first; one already landed (same bytes) is skipped,
@@ -207,7 +213,9 @@ def run(ctx: click.Context, source_name: str, input_dir: Path) -> None:
     """
     from etl.pipeline import run as run_pipeline
 
-    result = run_pipeline(_settings(ctx), source_name, input_dir, on_step=_step_printer())
+    settings = _settings(ctx)
+    folder = input_dir or settings.input_for(source_name)
+    result = run_pipeline(settings, source_name, folder, on_step=_step_printer())
     _print_counts(f"run {result.run_id}: published OMOP", result.omop_counts)
     if result.rejected:
         for load in result.rejected:
@@ -272,6 +280,24 @@ def grant_analyst(ctx: click.Context, role: str, revoke: bool) -> None:
 
     (revoke_analyst if revoke else grant_read)(_warehouse(ctx), role)
     console.print(f"{'revoked from' if revoke else 'granted to'} {role}: read on omop and vocab")
+
+
+@cli.group("config")
+def config_group() -> None:
+    """The effective configuration (etl.toml, environment, flags)."""
+
+
+@config_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def config_show(ctx: click.Context, as_json: bool) -> None:
+    """Print every setting in force, with passwords masked."""
+    shown = _settings(ctx).describe()
+    if as_json:
+        click.echo(json.dumps(shown, indent=2))
+        return
+    for key, value in shown.items():
+        console.print(f"{key:18} {value}", highlight=False)
 
 
 # -- synth ---------------------------------------------------------------------------------
