@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from etl import __version__
@@ -203,8 +206,10 @@ def _require_schemas(warehouse: Any) -> None:
 @click.option("--input", "input_dir",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder with the deliveries; default: [sources.NAME] input in etl.toml.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the run's outcome as JSON (for scripts) instead of progress.")
 @click.pass_context
-def run(ctx: click.Context, source_name: str, input_dir: Path | None) -> None:
+def run(ctx: click.Context, source_name: str, input_dir: Path | None, as_json: bool) -> None:
     """Land new deliveries from INPUT, rebuild OMOP and publish it.
 
     Deliveries are processed oldest first; one already landed (same bytes) is skipped,
@@ -215,8 +220,18 @@ def run(ctx: click.Context, source_name: str, input_dir: Path | None) -> None:
 
     settings = _settings(ctx)
     folder = input_dir or settings.input_for(source_name)
-    result = run_pipeline(settings, source_name, folder, on_step=_step_printer())
-    _print_counts(f"run {result.run_id}: published OMOP", result.omop_counts)
+    if as_json:
+        result = run_pipeline(settings, source_name, folder, on_step=logging.getLogger().debug)
+        click.echo(json.dumps({"run_id": result.run_id, "published": result.published,
+                               "loads": [vars(load) for load in result.loads],
+                               "omop_counts": result.omop_counts,
+                               "stage_seconds": result.stage_seconds}, default=str))
+    else:
+        with _run_display() as (on_step, on_rows):
+            result = run_pipeline(settings, source_name, folder, on_step=on_step,
+                                  on_rows=on_rows)
+        _print_counts(f"run {result.run_id}: published OMOP", result.omop_counts)
+        _print_stages(result.stage_seconds)
     if result.rejected:
         for load in result.rejected:
             err_console.print(f"[bold red]rejected[/] {load.unit}: {load.reason}",
@@ -364,6 +379,37 @@ def demo(ctx: click.Context) -> None:
 
     summary = run_demo(_settings(ctx), on_step=_step_printer())
     console.print(summary)
+
+
+@contextmanager
+def _run_display() -> Iterator[tuple[Callable[[str], None], Callable[[int], None]]]:
+    """Steps as lines, and a live row counter with rows/s while deliveries land."""
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                        TextColumn("{task.completed:>12,.0f} rows"),
+                        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                        console=console)
+    started = time.monotonic()
+    with progress:
+        task = progress.add_task("landing", total=None, rate="")
+
+        def on_step(message: str) -> None:
+            progress.console.print(f"[bold]•[/] {message}", highlight=False)
+
+        def on_rows(count: int) -> None:
+            done = progress.tasks[task].completed + count
+            rate = done / max(time.monotonic() - started, 1e-6)
+            progress.update(task, completed=done, rate=f"{rate:,.0f} rows/s")
+
+        yield on_step, on_rows
+
+
+def _print_stages(stage_seconds: dict[str, float]) -> None:
+    table = Table(title="stages")
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for name, seconds in stage_seconds.items():
+        table.add_row(name, f"{seconds:,.1f}")
+    console.print(table)
 
 
 def _step_printer() -> Callable[[str], None]:

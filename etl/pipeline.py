@@ -7,6 +7,7 @@ after landing and before publishing; see etl/quality/.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from etl.landing import LoadOutcome, land_unit
 from etl.migrate import current_revision, head_revision
 from etl.publish import complete_build_schema, publish, reset_build_schema
 from etl.publish import rollback as rollback_published
+from etl.sources.base import Source
 from etl.sources.registry import get_source
 from etl.warehouse import Warehouse, advisory_lock
 
@@ -38,6 +40,7 @@ class RunResult:
     loads: list[LoadOutcome] = field(default_factory=list)
     omop_counts: dict[str, int] = field(default_factory=dict)
     published: bool = False
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def rejected(self) -> list[LoadOutcome]:
@@ -66,22 +69,53 @@ def rollback(warehouse: Warehouse) -> None:
         rollback_published(warehouse)
 
 
+class StageClock:
+    """Times the stages of a run and announces them; the times go into the run's stats."""
+
+    def __init__(self, on_step: Callable[[str], None]) -> None:
+        self.on_step = on_step
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.on_step(f"{name} …")
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.monotonic() - started, 3)
+
+
 def build_omop(settings: Settings, warehouse: Warehouse, run_id: int | None,
-               on_step: Callable[[str], None]) -> None:
+               clock: StageClock) -> None:
     """dbt builds into omop_build around the identity step, then the build is completed."""
     dbt = DbtProject(settings, warehouse.url)
     reset_build_schema(warehouse)
-    on_step("dbt: staging and intermediate models up to person keys")
-    dbt.invoke(["build", "--select", IDENTITY_INPUTS])
-    added = assign_person_ids(warehouse, run_id)
-    on_step(f"identity: {added:,} new identifiers in etl.person_crosswalk")
-    on_step("dbt: OMOP models")
-    dbt.invoke(["build", "--exclude", IDENTITY_INPUTS])
-    complete_build_schema(warehouse)
+    with clock.stage("dbt: staging and intermediate models"):
+        dbt.invoke(["build", "--select", IDENTITY_INPUTS])
+    with clock.stage("identity"):
+        added = assign_person_ids(warehouse, run_id)
+        clock.on_step(f"identity: {added:,} new identifiers in etl.person_crosswalk")
+    with clock.stage("dbt: OMOP models"):
+        dbt.invoke(["build", "--exclude", IDENTITY_INPUTS])
+        complete_build_schema(warehouse)
+
+
+def land_all(warehouse: Warehouse, source: Source, input_dir: Path, run_id: int,
+             result: RunResult, clock: StageClock,
+             on_rows: Callable[[int], None] | None) -> None:
+    with clock.stage(f"landing {source.name}"):
+        units = source.discover(input_dir)
+        clock.on_step(f"discovered {len(units)} {source.name} unit(s) in {input_dir}")
+        for unit in units:
+            outcome = land_unit(warehouse, source, unit, run_id, on_rows)
+            result.loads.append(outcome)
+            clock.on_step(_describe(outcome))
 
 
 def run(settings: Settings, source_name: str, input_dir: Path,
-        on_step: Callable[[str], None] = log.info) -> RunResult:
+        on_step: Callable[[str], None] = log.info,
+        on_rows: Callable[[int], None] | None = None) -> RunResult:
     """Land every new unit in input_dir, rebuild OMOP and publish it."""
     source = get_source(source_name)
     warehouse = Warehouse.from_settings(settings)
@@ -92,20 +126,19 @@ def run(settings: Settings, source_name: str, input_dir: Path,
             on_step(f"runs {', '.join(map(str, crashed))} had crashed; marked as such")
         run_id = manifest.start_run(warehouse, "run", source_name, [str(input_dir)])
         result = RunResult(run_id)
+        clock = StageClock(on_step)
         try:
-            units = source.discover(input_dir)
-            on_step(f"discovered {len(units)} {source_name} unit(s) in {input_dir}")
-            for unit in units:
-                outcome = land_unit(warehouse, source, unit, run_id)
-                result.loads.append(outcome)
-                on_step(_describe(outcome))
-            build_omop(settings, warehouse, run_id, on_step)
-            publish(warehouse)
+            land_all(warehouse, source, input_dir, run_id, result, clock, on_rows)
+            build_omop(settings, warehouse, run_id, clock)
+            with clock.stage("publish"):
+                publish(warehouse)
             result.published = True
             result.omop_counts = warehouse.table_counts("omop")
         except BaseException as error:
+            result.stage_seconds = clock.seconds
             manifest.finish_run(warehouse, run_id, "failed", _stats(result), error=str(error))
             raise
+        result.stage_seconds = clock.seconds
         status = "rejected" if result.rejected else "succeeded"
         manifest.finish_run(warehouse, run_id, status, _stats(result), published=True)
         return result
@@ -128,4 +161,5 @@ def _stats(result: RunResult) -> dict[str, object]:
                    "quarantined": o.rows_quarantined, "reason": o.reason}
                   for o in result.loads],
         "omop_counts": result.omop_counts,
+        "stage_seconds": result.stage_seconds,
     }
