@@ -232,6 +232,10 @@ def run(ctx: click.Context, source_name: str, input_dir: Path | None, as_json: b
                                   on_rows=on_rows)
         _print_counts(f"run {result.run_id}: published OMOP", result.omop_counts)
         _print_stages(result.stage_seconds)
+        from etl.report import write_run_report
+
+        page = write_run_report(_warehouse(ctx), result.run_id, settings.reports)
+        console.print(f"report: {page}")
     if result.rejected:
         for load in result.rejected:
             err_console.print(f"[bold red]rejected[/] {load.unit}: {load.reason}",
@@ -264,6 +268,19 @@ def runs(ctx: click.Context, as_json: bool, limit: int) -> None:
             "yes" if entry["published"] else "no", f"{landed}/{len(loads)} landed",
         )
     console.print(table)
+
+
+@cli.command()
+@click.argument("run_id", required=False, type=int)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the page (default: ETL_HOME/reports or [reports] dir).")
+@click.pass_context
+def report(ctx: click.Context, run_id: int | None, out_dir: Path | None) -> None:
+    """Write a self-contained HTML page for RUN (default: the latest run)."""
+    from etl.report import write_run_report
+
+    path = write_run_report(_warehouse(ctx), run_id, out_dir or _settings(ctx).reports)
+    console.print(f"report written to {path}")
 
 
 @cli.command()
