@@ -108,3 +108,41 @@ def test_a_delivery_copied_under_another_name_is_not_landed_twice(
     again = run(settings, "cclf", tmp_path)
     assert [load.status for load in again.loads] == ["skipped"]
     assert warehouse.table_counts("stg_cclf") == staged
+
+
+def test_condition_eras_cover_every_mapped_occurrence_once(
+    first_run: RunResult, warehouse: Warehouse
+) -> None:
+    counted = warehouse.scalar("select sum(condition_occurrence_count) from omop.condition_era")
+    mapped = warehouse.scalar(
+        "select count(*) from omop.condition_occurrence where condition_concept_id <> 0")
+    assert counted == mapped and mapped
+    outside = warehouse.scalar(
+        "select count(*) from omop.condition_occurrence o where condition_concept_id <> 0 "
+        "and (select count(*) from omop.condition_era e where e.person_id = o.person_id "
+        "and e.condition_concept_id = o.condition_concept_id "
+        "and o.condition_start_date between e.condition_era_start_date "
+        "and e.condition_era_end_date) <> 1")
+    assert outside == 0
+
+
+@pytest.mark.parametrize("table, concept, start, end", [
+    ("condition_era", "condition_concept_id", "condition_era_start_date",
+     "condition_era_end_date"),
+    ("drug_era", "drug_concept_id", "drug_era_start_date", "drug_era_end_date"),
+])
+def test_consecutive_eras_are_more_than_30_days_apart(
+    first_run: RunResult, warehouse: Warehouse, table: str, concept: str, start: str, end: str
+) -> None:
+    too_close = warehouse.scalar(
+        f"select count(*) from (select {start} - lag({end}) over "
+        f"(partition by person_id, {concept} order by {start}) as gap from omop.{table}) g "
+        f"where gap <= 30")
+    assert too_close == 0
+    assert warehouse.scalar(f"select count(*) from omop.{table} where {end} < {start}") == 0
+
+
+def test_drug_era_gap_days_are_within_the_era(first_run: RunResult, warehouse: Warehouse) -> None:
+    assert warehouse.scalar(
+        "select count(*) from omop.drug_era where gap_days < 0 or "
+        "gap_days > drug_era_end_date - drug_era_start_date") == 0
