@@ -10,7 +10,7 @@ from etl.sources.base import Batch, InputFile, Reject, Unit, UnitRejected
 from etl.sources.cclf.layout import DEFAULT_IP_VERSION, SUMMARY_FILE_ID, layouts
 from etl.sources.cclf.package import Delivery, discover
 from etl.sources.cclf.parse import iter_parsed_batches
-from etl.sources.cclf.summary import reconcile_with_summary
+from etl.sources.cclf.summary import SummaryEntry, reconcile_with_summary
 
 
 def _unit(delivery: Delivery) -> Unit:
@@ -31,7 +31,38 @@ def _unit(delivery: Delivery) -> Unit:
         for member in delivery.members
     ]
     sort_key = (parsed.delivered_at.isoformat() if parsed else "", delivery.name)
-    return Unit(delivery.name, files, sort_key, delivery.rejection, detail, delivery)
+    return Unit(delivery.name, files, sort_key, delivery.rejection or _lacks_data(delivery),
+                detail, delivery)
+
+
+def _lacks_data(delivery: Delivery) -> str | None:
+    """A delivery must hold data, not only its CCLF0 summary (IP §2.7 lists the files)."""
+    if not delivery.ok:
+        return None
+    if not any(member.file_id != SUMMARY_FILE_ID for member in delivery.members):
+        # Reading a lone CCLF0 is cheap; its own problems say more than "no data".
+        summary_problems = reconcile_with_summary(delivery, ip_version=None).problems
+        return "; ".join(summary_problems) or (
+            f"{delivery.name}: holds no CCLF data file (BCDA deliveries need at least "
+            f"CCLF8), only its CCLF0 summary")
+    if delivery.parsed and delivery.parsed.bcda_style and delivery.member("CCLF8") is None:
+        return f"{delivery.name}: a BCDA-style delivery without its CCLF8 (ZC8) file"
+    return None
+
+
+# BCDA's attribution deliveries carry CCLF0, 8 and sometimes 9 (CMSgov/bcda-app); their
+# CCLF0 still lists every file, so only the demographics must be there when it has records.
+BCDA_FILES = ("CCLF8",)
+
+
+def _missing_bcda_files(delivery: Delivery, summary: dict[str, SummaryEntry]) -> list[str]:
+    return [
+        f"{delivery.name}: CCLF0 lists {entry.file_id} with {entry.record_count} records, "
+        f"but the delivery has no ZC{entry.file_id[-1]} file"
+        for entry in summary.values()
+        if entry.file_id in BCDA_FILES and entry.record_count > 0
+        and delivery.member(entry.file_id) is None
+    ]
 
 
 class CclfSource:
@@ -57,8 +88,11 @@ class CclfSource:
             delivery, ip_version=None if bcda_style else self.ip_version,
             require_listed_files=not bcda_style,
         )
-        if not reconciliation.ok:
-            raise UnitRejected("; ".join(reconciliation.problems))
+        problems = list(reconciliation.problems)
+        if bcda_style:
+            problems += _missing_bcda_files(delivery, reconciliation.summary)
+        if problems:
+            raise UnitRejected("; ".join(problems))
         file_layouts = layouts(self.ip_version)
         wanted = {file.name for file in unit.files}
         for member in delivery.members:

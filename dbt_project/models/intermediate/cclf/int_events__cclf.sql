@@ -15,18 +15,22 @@ partb as (
         on details.visit_detail_key = 'cclf:B:' || lines.current_mbi || ':' || lines.claim_id
 ),
 
--- Identical CCLF2/CCLF3 records re-delivered (regular and run-out files) count once.
+-- A CCLF2/CCLF3 record delivered more than once (regular and run-out files, or a later
+-- month repeating the claim with a changed non-key field) counts once: the copy from the
+-- newest delivery, as for the headers (int_parta_claims__cclf).
 revenue_lines as (
-    select distinct on ({{ cclf_record_digest('revenue') }}) revenue.*
+    select distinct on (revenue.cur_clm_uniq_id, revenue.clm_line_num) revenue.*
     from {{ ref('stg_cclf__parta_revenue_details') }} as revenue
-    order by {{ cclf_record_digest('revenue') }}, revenue.delivery_date, revenue.line_number
+    order by revenue.cur_clm_uniq_id, revenue.clm_line_num, revenue.delivery_date desc,
+        revenue.load_id desc, revenue.line_number desc
 ),
 
 procedure_codes as (
-    select distinct on ({{ cclf_record_digest('procedures') }}) procedures.*
+    select distinct on (procedures.cur_clm_uniq_id, procedures.clm_val_sqnc_num)
+        procedures.*
     from {{ ref('stg_cclf__parta_procedures') }} as procedures
-    order by {{ cclf_record_digest('procedures') }}, procedures.delivery_date,
-        procedures.line_number
+    order by procedures.cur_clm_uniq_id, procedures.clm_val_sqnc_num,
+        procedures.delivery_date desc, procedures.load_id desc, procedures.line_number desc
 ),
 
 icd as (

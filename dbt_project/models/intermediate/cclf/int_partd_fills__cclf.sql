@@ -1,18 +1,31 @@
--- One row per final-action Part D prescription fill (CCLF7). Part D rows are final
--- action per delivery (IP §3.3); related fills share the natural key of §5.1.2 and the
--- most recent one wins; a deletion (cancellation, $0, blank NDC) removes the fill.
-with delivered as (
-    select distinct on ({{ cclf_record_digest('fills') }})
-        fills.*
-    from {{ ref('stg_cclf__partd_claims') }} as fills
-    order by {{ cclf_record_digest('fills') }}, fills.delivery_date, fills.line_number
+-- One row per final-action Part D prescription fill (CCLF7). Part D rows are final action
+-- in each delivery (IP §3.3): across deliveries, the most recent claim of a related set
+-- (the natural key of §5.1.2, plus the current MBI) is kept and the earlier ones are
+-- ignored; when that most recent claim is a deletion (cancellation) the fill is gone.
+-- "Most recent" is the delivery that first carried the version, then CLM_EFCTV_DT (most
+-- Part D rows carry the 1000-01-01 sentinel, null here), a non-cancellation before a
+-- cancellation processed alongside it, the IDR load date, the claim id. A version
+-- delivered again counts once (newest copy). Amounts are the kept version's own.
+with versions_delivered as (
+    select
+        coalesce(cur_clm_uniq_id, 'line ' || load_id || ':' || line_number) as version_key,
+        stg.*
+    from {{ ref('stg_cclf__partd_claims') }} as stg
+),
+
+delivered as (
+    select distinct on (version_key)
+        fills.*,
+        min(fills.delivery_date) over (partition by fills.version_key) as first_delivered
+    from versions_delivered as fills
+    order by version_key, delivery_date desc, load_id desc, line_number desc
 ),
 
 keyed as (
     select
         {{ cclf_current_mbi('delivered.bene_mbi_id') }} as current_mbi,
         delivered.*,
-        {{ cclf_signed('coalesce(delivered.clm_line_bene_pmt_amt, 0)') }} as signed_patient_paid
+        coalesce(delivered.clm_adjsmt_type_cd, '') = '1' as is_cancellation
     from delivered
     left join {{ ref('int_current_mbi__cclf') }} as xref on delivered.bene_mbi_id = xref.mbi
 ),
@@ -20,18 +33,14 @@ keyed as (
 versions as (
     select
         keyed.*,
-        sum(signed_patient_paid) over related as net_patient_paid,
         row_number() over (
             partition by clm_line_from_dt, prvdr_srvc_id_qlfyr_cd, clm_srvc_prvdr_gnrc_id_num,
                 clm_dspnsng_stus_cd, clm_line_rx_srvc_rfrnc_num, clm_line_rx_fill_num,
                 current_mbi
-            order by clm_efctv_dt desc nulls last, cast(cur_clm_uniq_id as numeric) desc
+            order by first_delivered desc, clm_efctv_dt desc nulls last, is_cancellation,
+                clm_idr_ld_dt desc nulls last, cur_clm_uniq_id desc
         ) as recency
     from keyed
-    window related as (
-        partition by clm_line_from_dt, prvdr_srvc_id_qlfyr_cd, clm_srvc_prvdr_gnrc_id_num,
-            clm_dspnsng_stus_cd, clm_line_rx_srvc_rfrnc_num, clm_line_rx_fill_num, current_mbi
-    )
 )
 
 select
@@ -44,10 +53,10 @@ select
     clm_line_rx_fill_num as fill_number,
     clm_prsbng_prvdr_gnrc_id_num as prescriber_id,
     prvdr_prsbng_id_qlfyr_cd as prescriber_id_qualifier,
-    net_patient_paid,
+    clm_line_bene_pmt_amt as patient_paid,
     load_id,
     file_name,
     line_number
 from versions
 where recency = 1
-    and clm_adjsmt_type_cd is distinct from '1'
+    and not is_cancellation

@@ -9,8 +9,8 @@ with partb_claims as (
         max(line_end_date) as end_date,
         min(place_of_service_code) as place_of_service_code,
         min(rendering_npi) as provider_npi,
-        sum(net_paid) as paid,
-        sum(net_allowed) as allowed
+        sum(paid) as paid,
+        sum(allowed) as allowed
     from {{ ref('int_partb_lines__cclf') }}
     group by current_mbi, claim_id
 ),

@@ -1,7 +1,8 @@
 -- One row per surviving CCLF claim that becomes a visit_occurrence (docs/cclf_mapping.md,
 -- "Visits"): Part A claims, Part B and DME claims (lines grouped by current MBI and
 -- claim id) outside inpatient stays, and Part D fills. Part B claims inside an inpatient
--- stay are visit_details instead (int_visit_details__cclf). Amounts are net of versions.
+-- stay are visit_details instead (int_visit_details__cclf). Amounts are the final-action
+-- versions' own (int_parta_claims__cclf explains why that equals the netted total).
 with parta as (
     select
         claims.*,
@@ -22,8 +23,8 @@ partb_claims as (
         max(line_end_date) as end_date,
         min(place_of_service_code) as place_of_service_code,
         min(rendering_npi) as provider_npi,
-        sum(net_paid) as paid,
-        sum(net_allowed) as allowed
+        sum(paid) as paid,
+        sum(allowed) as allowed
     from {{ ref('int_partb_lines__cclf') }}
     group by current_mbi, claim_id
 ),
@@ -37,8 +38,8 @@ dme_claims as (
         max(line_end_date) as end_date,
         min(place_of_service_code) as place_of_service_code,
         min(ordering_npi) as provider_npi,
-        sum(net_paid) as paid,
-        sum(net_allowed) as allowed
+        sum(paid) as paid,
+        sum(allowed) as allowed
     from {{ ref('int_dme_lines__cclf') }}
     group by current_mbi, claim_id
 ),
@@ -66,8 +67,8 @@ select
     billing_oscar_num as care_site_key,
     admission_source_code as admitted_from_source_value,
     discharge_status_code as discharged_to_source_value,
-    net_paid as paid_by_payer,
-    net_charge as total_charge,
+    paid as paid_by_payer,
+    charge as total_charge,
     cast(null as numeric) as allowed,
     cast(null as numeric) as paid_by_patient,
     drg_code,
@@ -141,7 +142,7 @@ select
     null,
     null,
     null,
-    net_patient_paid,
+    patient_paid,
     null,
     32810, null, null, null
 from {{ ref('int_partd_fills__cclf') }}
