@@ -1,0 +1,7 @@
+-- 835 remittances of landed transaction sets (first copy of each set), typed on landing;
+-- here only restricted to kept sets.
+select landed.*
+from {{ source('stg_x12', 'remittances') }} as landed
+inner join {{ ref('stg_x12__transaction_sets') }} as sets
+    on landed.load_id = sets.load_id
+    and landed.set_position = sets.set_position
