@@ -35,7 +35,11 @@ mapped as (
 select
     row_number() over (
         partition by target_domain
-        order by source, visit_key, start_date, source_code, concept_id
+        -- Every column takes part, so ids are the same on every rebuild of the same input.
+        order by source, visit_key, start_date, source_code, concept_id, visit_detail_key,
+            end_date, code_system, modifier, quantity, days_supply, provider_npi,
+            condition_status_concept_id, type_concept_id, value_as_number, value_as_string,
+            unit_source_value, value_as_concept_id, unit_concept_id, range_low, range_high
     ) as event_id,
     mapped.*
 from mapped

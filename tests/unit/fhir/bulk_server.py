@@ -68,6 +68,7 @@ class BulkServer:
     client_id: str
     public_key: Any
     groups: dict[str, set[str]] = field(default_factory=dict)  # group id -> patient ids
+    client_secret: str | None = None  # also take HTTP Basic client credentials (CMS BCDA)
     behaviour: Behaviour = field(default_factory=Behaviour)
     jobs: dict[str, Job] = field(default_factory=dict)
     tokens: dict[str, list[float]] = field(default_factory=dict)  # token -> [expiry, uses]
@@ -233,6 +234,14 @@ class _Handler(BaseHTTPRequestHandler):
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         if urlsplit(self.path).path != "/auth/token":
             self._send(404, _outcome("not-found", self.path))
+            return
+        basic = self.headers.get("Authorization", "")
+        if state.client_secret and basic.startswith("Basic "):
+            given = base64.b64decode(basic.removeprefix("Basic ")).decode()
+            if given == f"{state.client_id}:{state.client_secret}":
+                self._send(200, state.issue_token(), content_type="application/json")
+            else:
+                self._send(401, {"error": "invalid_client"}, content_type="application/json")
             return
         if form.get("grant_type") != "client_credentials" \
                 or form.get("client_assertion_type") != ASSERTION_TYPE:

@@ -209,6 +209,21 @@ def test_an_ec_p384_key_signs_es384_assertions(tmp_path: Path) -> None:
     assert _lines(tmp_path / "out" / "Patient.000.ndjson") == RESOURCES["Patient"]
 
 
+def test_a_client_secret_buys_a_token_as_cms_bcda_expects(
+        rsa_key: rsa.RSAPrivateKey, tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("s3cret\n")
+    with BulkServer(RESOURCES, CLIENT, rsa_key.public_key(), client_secret="s3cret") as server:
+        export(server.base_url, tmp_path / "out", client_id=CLIENT,
+               client_secret_file=secret_file, token_url=server.token_url, policy=FAST,
+               types=("Patient",))
+        secret_file.write_text("wrong")
+        with pytest.raises(FetchError, match="refused client omop-etl-test: HTTP 401"):
+            export(server.base_url, tmp_path / "again", client_id=CLIENT,
+                   client_secret_file=secret_file, token_url=server.token_url, policy=FAST)
+    assert _lines(tmp_path / "out" / "Patient.000.ndjson") == RESOURCES["Patient"]
+
+
 def test_neither_key_nor_token_reaches_the_log(
         server: BulkServer, key_file: Path, tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
