@@ -1,0 +1,366 @@
+"""CCLF landing throughput next to a plain PostgreSQL COPY of the same lines.
+
+    /tmp/probe/bin/python -m benchmarks.cclf_landing                 # CCLF5 and CCLF1
+    /tmp/probe/bin/python -m benchmarks.cclf_landing --files CCLF5 --rows 2000000
+    /tmp/probe/bin/python -m benchmarks.cclf_landing --durable      # fsync on
+
+Each file's lines come from the synthetic generator (a small population, its monthly
+files concatenated and repeated up to --rows lines). In one run, against one server,
+the same lines go through:
+
+  raw COPY      the fixed-width lines as they are into a one-text-column table: the
+                floor (no parsing, no typing, narrowest rows);
+  typed COPY    the already parsed rows (CSV written beforehand, not timed) into the
+                stg_cclf table: what PostgreSQL alone needs for typed rows;
+  parse + COPY  etl's landing core on bytes in memory: iter_parsed_batches, the
+                lineage columns, copy_arrow, one transaction (as etl/landing.py);
+  land_unit     etl.landing.land_unit on a delivery (CCLF0 + the file) on disk, as a
+                folder and as a zip: sha256, CCLF0 reconciliation, parse, COPY,
+                manifest, commit (discovery included).
+
+Each is run --repeat times (table emptied and a checkpoint between); the median is
+reported. The target (DESIGN.md, Performance) is landing at least half the raw COPY
+rate. With no DATABASE_URL a throwaway embedded server is started: fsync off unless
+--durable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import statistics
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from benchmarks.bench_support import (
+    ServerCpu,
+    checkpoint,
+    client_cpu,
+    connect,
+    execute,
+    load_average,
+    peak_rss_mb,
+    postgres,
+    server_settings,
+    table,
+    warehouse_at,
+)
+from etl.landing import _with_lineage, land_unit
+from etl.migrate import upgrade_to_head
+from etl.sources.base import Batch
+from etl.sources.cclf.layout import FileLayout, layouts
+from etl.sources.cclf.package import discover
+from etl.sources.cclf.parse import iter_parsed_batches
+from etl.sources.cclf.records import format_summary
+from etl.sources.cclf.source import CclfSource
+from etl.sources.cclf.summary import count_records
+from etl.sources.cclf.synth import generate
+from etl.warehouse import Warehouse, copy_arrow
+
+_COPY_CHUNK = 8 * 1024 * 1024  # as etl.warehouse
+_LOAD_ID = -1  # lineage value for the direct COPY paths (no etl.load row needed)
+
+
+@dataclass
+class Sample:
+    """`rows` fixed-width lines of one CCLF file, LF-ended, and where they came from."""
+
+    layout: FileLayout
+    data: bytes
+    rows: int
+    member_name: str  # a real member name of that file id (for the delivery on disk)
+    package_name: str
+    distinct_lines: int
+
+
+@dataclass
+class Measured:
+    path: str
+    seconds: list[float] = field(default_factory=list)
+    client_cpu: list[float] = field(default_factory=list)
+    server_cpu: list[float] = field(default_factory=list)
+    rows: int = 0
+    parts: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def median_client_cpu(self) -> float:
+        return statistics.median(self.client_cpu)
+
+    @property
+    def median_server_cpu(self) -> float | None:
+        return statistics.median(self.server_cpu) if self.server_cpu else None
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.median
+
+
+def build_sample(file_id: str, rows: int, beneficiaries: int, work: Path) -> Sample:
+    """Generate a small synthetic population; concatenate and repeat one file's lines."""
+    out = work / "synth"
+    if not (out / "truth.json").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        generate(out, beneficiaries, 12, seed=20240101)
+    layout = layouts()[file_id]
+    pieces, first = [], None
+    for delivery in discover(out):
+        member = delivery.member(file_id)
+        if member is not None and member.size:
+            pieces.append(member.read_bytes())
+            first = first or (delivery, member)
+    assert first is not None, f"the synthetic data has no {file_id} lines"
+    lines = b"".join(pieces)
+    stride = layout.record_length + 1
+    distinct = len(lines) // stride
+    data = (lines * (rows // distinct + 1))[: rows * stride]
+    return Sample(layout, data, rows, first[1].name, first[0].name, distinct)
+
+
+# -- the paths -------------------------------------------------------------------------
+
+def raw_copy(warehouse: Warehouse, sample: Sample) -> float:
+    """The lines, unparsed, into one text column."""
+    if b"\t" in sample.data or b"\\" in sample.data:
+        raise SystemExit("a tab or backslash in the lines: COPY text format would alter them")
+    start = time.perf_counter()
+    with connect(warehouse) as conn, conn.cursor() as cursor, \
+            cursor.copy("copy bench.raw_lines (line) from stdin") as copy:
+        view = memoryview(sample.data)
+        for at in range(0, len(view), _COPY_CHUNK):
+            copy.write(view[at:at + _COPY_CHUNK])
+    return time.perf_counter() - start  # the with block committed
+
+
+def typed_csv(sample: Sample) -> tuple[bytes, list[str]]:
+    """The parsed rows with lineage as CSV, exactly as copy_arrow writes them."""
+    buffer, columns = io.BytesIO(), []
+    for parsed in iter_parsed_batches(sample.data, sample.layout, sample.member_name):
+        rows = _with_lineage(_batch(sample, parsed.table), _LOAD_ID)
+        pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False))
+        columns = rows.column_names
+    return buffer.getvalue(), columns
+
+
+def typed_copy(warehouse: Warehouse, sample: Sample, csv: bytes, columns: list[str]) -> float:
+    names = ", ".join(f'"{name}"' for name in columns)
+    start = time.perf_counter()
+    with connect(warehouse) as conn, conn.cursor() as cursor, cursor.copy(
+        f"copy {_staging(sample)} ({names}) from stdin with (format csv)"
+    ) as copy:
+        view = memoryview(csv)
+        for at in range(0, len(view), _COPY_CHUNK):
+            copy.write(view[at:at + _COPY_CHUNK])
+    return time.perf_counter() - start
+
+
+def parse_and_copy(warehouse: Warehouse, sample: Sample, parts: dict[str, float]) -> float:
+    """etl/landing.py's inner loop on bytes in memory, with its time split."""
+    start = time.perf_counter()
+    with connect(warehouse) as conn:
+        batches = iter_parsed_batches(sample.data, sample.layout, sample.member_name)
+        while True:
+            tick = time.perf_counter()
+            parsed = next(batches, None)
+            parts["parse"] = parts.get("parse", 0.0) + time.perf_counter() - tick
+            if parsed is None:
+                break
+            tick = time.perf_counter()
+            rows = _with_lineage(_batch(sample, parsed.table), _LOAD_ID)
+            copy_arrow(conn, _staging(sample), rows)
+            parts["lineage + csv + COPY"] = (
+                parts.get("lineage + csv + COPY", 0.0) + time.perf_counter() - tick
+            )
+        tick = time.perf_counter()
+    parts["commit"] = parts.get("commit", 0.0) + time.perf_counter() - tick
+    return time.perf_counter() - start
+
+
+def write_delivery(sample: Sample, work: Path, *, zipped: bool) -> Path:
+    """A delivery holding CCLF0 and the sample file, as a folder or a zip."""
+    folder = work / ("zip" if zipped else "folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    summary_name = sample.member_name.replace(
+        f".ZC{sample.layout.file_id[-1]}", ".ZC0", 1)
+    summary = format_summary({sample.layout.file_id: (sample.rows, sample.layout.record_length)})
+    if zipped:
+        path = folder / f"{sample.package_name}.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(summary_name, summary)
+            archive.writestr(sample.member_name, sample.data)
+    else:
+        path = folder / sample.package_name
+        path.mkdir(exist_ok=True)
+        (path / summary_name).write_text(summary, encoding="ascii")
+        (path / sample.member_name).write_bytes(sample.data)
+    return folder
+
+
+def land_delivery(warehouse: Warehouse, input_dir: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    source = CclfSource()
+    (unit,) = source.discover(input_dir)
+    outcome = land_unit(warehouse, source, unit, None)
+    seconds = time.perf_counter() - start
+    if outcome.status != "landed":
+        raise SystemExit(f"land_unit did not land the sample: {outcome.status} {outcome.reason}")
+    execute(warehouse,
+            f"delete from etl.quarantine where load_id = {outcome.load_id}",
+            f"delete from etl.manifest where load_id = {outcome.load_id}",
+            f"delete from etl.load where load_id = {outcome.load_id}")
+    return seconds, sum(outcome.rows_landed.values())
+
+
+def _batch(sample: Sample, rows: pa.Table) -> Batch:
+    return Batch(str(sample.layout.staging_table), sample.member_name, rows)
+
+
+def _staging(sample: Sample) -> str:
+    return f"stg_cclf.{sample.layout.staging_table}"
+
+
+# -- the run ---------------------------------------------------------------------------
+
+def measure_file(warehouse: Warehouse, sample: Sample, repeat: int,
+                 work: Path) -> tuple[list[Measured], dict[str, float]]:
+    execute(warehouse, "create schema if not exists bench",
+            "drop table if exists bench.raw_lines",
+            "create table bench.raw_lines (line text)")
+    csv, columns = typed_csv(sample)
+    folder, zipped = write_delivery(sample, work, zipped=False), write_delivery(
+        sample, work, zipped=True)
+    offline = offline_parts(sample, folder)
+
+    def empty() -> None:
+        execute(warehouse, "truncate bench.raw_lines", f"truncate {_staging(sample)}")
+        checkpoint(warehouse)
+
+    runs: list[tuple[Measured, Callable[[Measured], float]]] = [
+        (Measured("raw COPY (1 text column)"), lambda m: raw_copy(warehouse, sample)),
+        (Measured("typed COPY (pre-parsed CSV)"),
+         lambda m: typed_copy(warehouse, sample, csv, columns)),
+        (Measured("parse + COPY (landing core)"),
+         lambda m: parse_and_copy(warehouse, sample, m.parts)),
+        (Measured("land_unit, folder delivery"), lambda m: land_delivery(warehouse, folder)[0]),
+        (Measured("land_unit, zip delivery"), lambda m: land_delivery(warehouse, zipped)[0]),
+    ]
+    server = ServerCpu(warehouse)
+    for _ in range(repeat):  # interleaved, so drift hits every path alike
+        for measured, run in runs:
+            empty()
+            client, served = client_cpu(), server.seconds(settle=True)
+            measured.seconds.append(run(measured))
+            measured.client_cpu.append(client_cpu() - client)
+            if served is not None:
+                measured.server_cpu.append(server.seconds(settle=True) - served)
+            measured.rows = sample.rows
+    empty()
+    results = [measured for measured, _ in runs]
+    for measured in results:
+        measured.parts = {key: value / repeat for key, value in measured.parts.items()}
+    return results, offline
+
+
+def offline_parts(sample: Sample, folder: Path) -> dict[str, float]:
+    """The CPU pieces of land_unit, measured without a database (best of 3)."""
+    def best(action: Callable[[], object]) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            action()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    (delivery,) = discover(folder)
+    member = delivery.member(sample.layout.file_id)
+    (packed,) = discover(folder.parent / "zip")
+    zipped = packed.member(sample.layout.file_id)
+    assert member is not None and zipped is not None
+    tables = [_with_lineage(_batch(sample, p.table), _LOAD_ID)
+              for p in iter_parsed_batches(sample.data, sample.layout, sample.member_name)]
+    return {
+        "read file from disk": best(member.read_bytes),
+        "read file from zip (inflate)": best(zipped.read_bytes),
+        "sha256": best(lambda: hashlib.sha256(sample.data).hexdigest()),
+        "CCLF0 count_records": best(lambda: count_records(io.BytesIO(sample.data))),
+        "parse (iter_parsed_batches)": best(
+            lambda: list(iter_parsed_batches(sample.data, sample.layout, sample.member_name))),
+        "Arrow -> CSV (write_csv)": best(
+            lambda: [pa_csv.write_csv(t, io.BytesIO(),
+                                      pa_csv.WriteOptions(include_header=False))
+                     for t in tables]),
+    }
+
+
+def report(sample: Sample, results: list[Measured], offline: dict[str, float],
+           repeat: int) -> str:
+    floor = results[0].rate
+    mb = len(sample.data) / 1e6
+    rows = [
+        (m.path, m.median, min(m.seconds), round(m.rate), mb / m.median, m.rate / floor,
+         m.median_client_cpu, m.median_server_cpu)
+        for m in results
+    ]
+    lines = [
+        f"\n{sample.layout.file_id} ({sample.layout.staging_table}): {sample.rows:,} lines of "
+        f"{sample.layout.record_length} bytes, {len(sample.layout.fields)} fields, "
+        f"{mb:,.0f} MB ({sample.distinct_lines:,} distinct lines repeated); "
+        f"median of {repeat}",
+        table(["path", "median s", "best s", "rows/s", "MB/s", "x raw COPY",
+               "client CPU s", "server CPU s"], rows),
+        "",
+        "where parse + COPY spends its time (mean per run):",
+        table(["part", "s"], [(k, v) for k, v in results[2].parts.items()]),
+        "",
+        "the CPU pieces of land_unit, no database (best of 3):",
+        table(["piece", "s", "rows/s"],
+              [(k, v, round(sample.rows / v)) for k, v in offline.items()]),
+    ]
+    verdict = results[3].rate / floor
+    lines.append(f"\nland_unit (folder) at {verdict:.2f}x the raw COPY rate: target >= 0.50 -> "
+                 + ("met" if verdict >= 0.5 else "MISSED"))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", default="CCLF5,CCLF1",
+                        help="CCLF file ids to measure, comma-separated (default CCLF5,CCLF1)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="lines per file")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--beneficiaries", type=int, default=2_000,
+                        help="synthetic population the lines are taken from")
+    parser.add_argument("--durable", action="store_true",
+                        help="fsync, full_page_writes and synchronous_commit on")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="etl-bench-landing-"))
+    samples = [build_sample(file_id.strip().upper(), args.rows, args.beneficiaries, work)
+               for file_id in args.files.split(",")]
+    with postgres(args.durable) as url:
+        warehouse = warehouse_at(url)
+        upgrade_to_head(warehouse)
+        settings = server_settings(warehouse)
+        print("server: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+        for sample in samples:
+            before = load_average()
+            results, offline = measure_file(warehouse, sample, args.repeat,
+                                            work / sample.layout.file_id)
+            print(report(sample, results, offline, args.repeat), flush=True)
+            print(f"load average before {before}, after {load_average()}")
+        warehouse.dispose()
+    print(f"\npeak RSS of this process: {peak_rss_mb():,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
