@@ -344,7 +344,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--durable", action="store_true",
                         help="fsync, full_page_writes and synchronous_commit on")
     args = parser.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="etl-bench-landing-"))
+    with tempfile.TemporaryDirectory(prefix="etl-bench-landing-") as temporary:
+        run_all(args, Path(temporary))
+    print(f"\npeak RSS of this process: {peak_rss_mb():,.0f} MB")
+
+
+def run_all(args: argparse.Namespace, work: Path) -> None:
     samples = [build_sample(file_id.strip().upper(), args.rows, args.beneficiaries, work)
                for file_id in args.files.split(",")]
     with postgres(args.durable) as url:
@@ -359,7 +364,6 @@ def main(argv: list[str] | None = None) -> None:
             print(report(sample, results, offline, args.repeat), flush=True)
             print(f"load average before {before}, after {load_average()}")
         warehouse.dispose()
-    print(f"\npeak RSS of this process: {peak_rss_mb():,.0f} MB")
 
 
 if __name__ == "__main__":
