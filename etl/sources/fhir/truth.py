@@ -42,6 +42,22 @@ VOCABULARIES = ("SNOMED", "LOINC", "RxNorm", "CVX", "NDC", "ICD10CM", "ICD10PCS"
                 "ICD9Proc", "ICD10", "CPT4", "HCPCS")
 _NOT_A_CONDITION = {"refuted", "entered-in-error", "unconfirmed", "provisional", "differential"}
 _ID = re.compile(r"([^/:]+)(?:/_history/[^/]*)?$")
+# int_claims__fhir's adjudication_fields: the BFD variables, and the CARIN BB / FHIR
+# adjudication categories, read as one of a claim's amounts.
+_AMOUNT_KEYS = frozenset({
+    "clm_tot_chrg_amt", "nch_carr_clm_sbmtd_chrg_amt", "nch_carr_clm_alowd_amt",
+    "carr_clm_cash_ddctbl_apld_amt", "nch_bene_ip_ddctbl_amt", "nch_bene_ptb_ddctbl_amt",
+    "nch_bene_pta_coinsrnc_lblty_amt", "nch_bene_ptb_coinsrnc_amt", "line_sbmtd_chrg_amt",
+    "rev_cntr_tot_chrg_amt", "tot_rx_cst_amt", "line_alowd_chrg_amt", "line_nch_pmt_amt",
+    "rev_cntr_pmt_amt_amt", "cvrd_d_plan_pd_amt", "line_prvdr_pmt_amt",
+    "rev_cntr_prvdr_pmt_amt", "ptnt_pay_amt", "rev_cntr_ptnt_rspnsblty_pmt",
+    "line_bene_ptb_ddctbl_amt", "rev_cntr_cash_ddctbl_amt", "rev_cntr_blood_ddctbl_amt",
+    "line_coinsrnc_amt", "rev_cntr_coinsrnc_wge_adjstd_c",
+    "submitted", "drugcost", "eligible", "benefit", "paidtoprovider", "paidbypatient", "copay",
+    "deductible", "coinsurance",
+})
+_BFD_CODE_SYSTEMS = "https://bluebutton.cms.gov/resources/codesystem/"
+_VARIABLE = re.compile(r"/variables/([^/]+)$")
 
 
 def _id(reference: object) -> str | None:
@@ -94,6 +110,38 @@ class _Router:
         )
         chosen = ranked[0][1]
         return self.vocabulary.tables(system(chosen)[0], str(chosen.get("code")), natural)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _amount_key(category: object) -> str | None:
+    """What an amount is (int_claims__fhir): the BFD variable its category names, else
+    the code of its category's first coding."""
+    codings = [c for c in (category.get("coding") or [] if isinstance(category, dict) else [])
+               if isinstance(c, dict) and c.get("code") is not None]
+    bfd = next((str(c["code"]) for c in codings
+                if str(c.get("system", "")).startswith(_BFD_CODE_SYSTEMS)), None)
+    variable = _VARIABLE.search(bfd) if bfd else None
+    if variable:
+        return variable.group(1)
+    return str(codings[0]["code"]) if codings else None
+
+
+def _has_amounts(claim: Resource) -> bool:
+    """Whether a claim states any amount cost.sql keeps (else it has no cost row)."""
+    if _is_number(claim.get("payment", {}).get("amount", {}).get("value")):
+        return True
+    entries = [(e.get("amount", {}).get("value"), e.get("category"))
+               for e in claim.get("total", []) + claim.get("adjudication", [])]
+    entries += [(f.get("usedMoney", {}).get("value"), f.get("type"))
+                for balance in claim.get("benefitBalance", [])
+                for f in balance.get("financial", [])]
+    entries += [(a.get("amount", {}).get("value"), a.get("category"))
+                for item in claim.get("item", []) for a in item.get("adjudication", [])]
+    return any(_is_number(value) and _amount_key(category) in _AMOUNT_KEYS
+               for value, category in entries)
 
 
 def _kept(resources: dict[str, list[Resource]], resource_type: str) -> list[Resource]:
@@ -338,7 +386,8 @@ def count_tables(resources: dict[str, list[Resource]],
         "location": len({_area(p) for p in persons.values()}),
         "visit_occurrence": len(top_level) + len(standalone),
         "visit_detail": len(details) + len(linked),
-        "cost": len(top_level) + len(standalone) + len(details) + len(linked),
+        # Claims with amounts; encounters (EHR visits) have none, so no cost row.
+        "cost": sum(1 for claim in standalone + linked if _has_amounts(claim)),
         "payer_plan_period": payer_plan_periods,
         "observation_period": sum(_merged_count(s) for s in spans.values()),
         "provider": len(providers),

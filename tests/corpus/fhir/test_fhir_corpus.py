@@ -129,6 +129,37 @@ def check_every_bfd_claim_type_becomes_a_visit_with_its_cost(warehouse: Warehous
     assert len(rows) == 9  # eight claim types; the SAMHSA search adds a second carrier claim
 
 
+def check_costs_come_from_claims_with_all_their_amounts(warehouse: Warehouse,
+                                                        corpus_dir: Path) -> None:
+    with warehouse.engine.connect() as conn:
+        types = conn.execute(sa.text(
+            "select distinct cost_type_concept_id from omop.cost")).scalars().all()
+        empty = conn.execute(sa.text(
+            "select count(*) from omop.cost where coalesce(total_charge, total_paid, "
+            "paid_by_patient, paid_patient_copay, paid_patient_coinsurance, "
+            "paid_patient_deductible, amount_allowed) is null")).scalar_one()
+        # Synthea's bills name their encounters: visit_details whose cost rows keep the
+        # lines' charge, deductible and coinsurance.
+        bills = conn.execute(sa.text(
+            "select total_charge, paid_patient_deductible, paid_patient_coinsurance "
+            "from omop.cost where cost_event_id in (select visit_occurrence_id from "
+            "omop.visit_detail where visit_detail_type_concept_id = 32810)")).all()
+        deaths = dict(conn.execute(sa.text(
+            "select person_source_value, death_type_concept_id from omop.death "
+            "join omop.person using (person_id)")).all())
+    assert types == [32810] and empty == 0
+    claims = _resources(corpus_dir / "fhir" / "synthea_r4_bundles")["ExplanationOfBenefit"]
+    with_shares = [c for c in claims if any(
+        a["category"]["coding"][0]["code"].endswith("/line_coinsrnc_amt")
+        for item in c["item"] for a in item.get("adjudication", []))]
+    assert len(bills) == len(claims) and all(charge for charge, _, _ in bills)
+    assert len([b for b in bills if None not in b]) == len(with_shares) > 0
+    # Patient.deceasedDateTime is an EHR record (32817), except in Blue Button data:
+    # Medicare enrollment, a claims source (32810, as CCLF8).
+    assert deaths.pop("567834") == 32810
+    assert deaths and set(deaths.values()) == {32817}
+
+
 def check_bfd_coverage_becomes_payer_plan_periods(warehouse: Warehouse) -> None:
     with warehouse.engine.connect() as conn:
         plans = conn.execute(sa.text(
@@ -153,5 +184,6 @@ def test_the_fhir_corpus_lands_and_maps(corpus_run: RunResult, warehouse: Wareho
     for name in FOLDERS[:3]:
         check_omop_rows_follow_from_the_folders_resources(warehouse, corpus_dir, name)
     check_every_bfd_claim_type_becomes_a_visit_with_its_cost(warehouse)
+    check_costs_come_from_claims_with_all_their_amounts(warehouse, corpus_dir)
     check_bfd_coverage_becomes_payer_plan_periods(warehouse)
     check_the_bfd_patients_current_mbi_is_kept_for_identity(warehouse)

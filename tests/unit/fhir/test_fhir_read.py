@@ -95,6 +95,38 @@ def test_bundle_entries_land_with_their_position_and_ids_from_full_urls() -> Non
         (4, "Bundle.entry without a resource")]
 
 
+@pytest.mark.parametrize("bundle_type", ["collection", "searchset", "batch", "transaction",
+                                         "history", "document"])
+def test_bundles_of_every_type_land_entry_by_entry(bundle_type: str) -> None:
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": "https://x.org/fhir/Patient/p1", "resource": PATIENT,
+         "search": {"mode": "match"}},
+        {"fullUrl": "https://x.org/fhir/Condition/c1",
+         "resource": {"resourceType": "Condition", "id": "c1", "subject": {
+             "reference": "Patient/p1"}}, "search": {"mode": "include"}},
+    ]
+    if bundle_type == "history":  # an older version of the Patient, and a deletion
+        entries += [
+            {"resource": {**PATIENT, "meta": {"versionId": "2"}},
+             "response": {"status": "200", "lastModified": "2024-01-01T00:00:00Z"}},
+            {"request": {"method": "DELETE", "url": "Condition/c0"},
+             "response": {"status": "204", "lastModified": "2024-01-03T00:00:00Z"}},
+        ]
+    bundle = {"resourceType": "Bundle", "type": bundle_type, "entry": entries}
+    batch = _one(list(read_json(json.dumps(bundle).encode(), f"{bundle_type}.json")))
+    rows = batch.rows.to_pylist()
+    assert not batch.rejects
+    assert [(r["line_number"], r["resource_type"], r["resource_id"]) for r in rows][:2] == [
+        (1, "Patient", "p1"), (2, "Condition", "c1")]
+    if bundle_type == "history":
+        assert [(r["resource_id"], r["version_id"], r["last_updated"], r["is_deleted"])
+                for r in rows[2:]] == [
+            ("p1", "2", "2024-01-01T00:00:00+00:00", False),
+            ("c0", None, "2024-01-03T00:00:00+00:00", True)]
+    else:
+        assert len(rows) == 2
+
+
 def test_a_conditional_delete_is_quarantined() -> None:
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
         {"request": {"method": "DELETE", "url": "Patient?identifier=123"}}]}

@@ -47,7 +47,7 @@ procedures as (
         claims.eob_id,
         codings.code_system,
         codings.source_code,
-        to_date(left(listed.entry ->> 'date', 10), 'YYYY-MM-DD') as procedure_date
+        {{ fhir_date("listed.entry ->> 'date'") }} as procedure_date
     from claims
     inner join eobs on claims.eob_id = eobs.eob_id
     cross join lateral jsonb_path_query(eobs.procedures, '$[*]')
@@ -64,14 +64,10 @@ items as (
         claims.eob_id,
         codings.code_system,
         codings.source_code,
-        to_date(left(coalesce(listed.entry ->> 'servicedDate',
-            listed.entry #>> '{servicedPeriod,start}'), 10), 'YYYY-MM-DD') as service_start,
-        to_date(left(coalesce(listed.entry #>> '{servicedPeriod,end}',
-            listed.entry ->> 'servicedDate'), 10), 'YYYY-MM-DD') as service_end,
-        jsonb_path_query_first(listed.entry, '$.modifier[*].coding[*].code') #>> '{}'
-            as modifier,
-        case when jsonb_typeof(listed.entry #> '{quantity,value}') = 'number'
-            then cast(listed.entry #>> '{quantity,value}' as numeric) end as quantity
+        {{ fhir_serviced_start('listed.entry') }} as service_start,
+        {{ fhir_serviced_end('listed.entry') }} as service_end,
+        {{ fhir_code('listed.entry', '$.modifier[*]') }} as modifier,
+        {{ fhir_number('listed.entry', 'quantity,value') }} as quantity
     from claims
     inner join eobs on claims.eob_id = eobs.eob_id
     cross join lateral jsonb_path_query(eobs.items, '$[*]')

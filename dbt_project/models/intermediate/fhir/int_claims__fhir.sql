@@ -14,7 +14,8 @@
 --   system naming .../variables/<name>), else by its CARIN BB / FHIR adjudication
 --   category: BFD gives several amounts of one line the same CARIN category, and only the
 --   variable tells the line's charge from its rate. Several claim-level amounts of one
---   field (BFD's total and benefit balance) → the largest.
+--   field (BFD's total and benefit balance) → the largest; likewise per item (a BFD
+--   line's Medicare payment and the provider's part of it).
 with claims as (
     select *
     from {{ ref('stg_fhir__explanation_of_benefits') }}
@@ -37,6 +38,9 @@ adjudication_fields (variable, field) as (
         ('line_alowd_chrg_amt', 'allowed'),
         ('line_nch_pmt_amt', 'paid'), ('rev_cntr_pmt_amt_amt', 'paid'),
         ('cvrd_d_plan_pd_amt', 'paid'),
+        -- (the provider's part of the payment: the line's payment when nothing larger is
+        -- given, as in Synthea's items)
+        ('line_prvdr_pmt_amt', 'paid'), ('rev_cntr_prvdr_pmt_amt', 'paid'),
         ('ptnt_pay_amt', 'patient_paid'), ('rev_cntr_ptnt_rspnsblty_pmt', 'patient_paid'),
         ('line_bene_ptb_ddctbl_amt', 'deductible'), ('rev_cntr_cash_ddctbl_amt', 'deductible'),
         ('rev_cntr_blood_ddctbl_amt', 'deductible'),
@@ -44,7 +48,7 @@ adjudication_fields (variable, field) as (
         -- CARIN BB (C4BBAdjudication) and FHIR adjudication categories
         ('submitted', 'charge'), ('drugcost', 'charge'),
         ('eligible', 'allowed'),
-        ('benefit', 'paid'),
+        ('benefit', 'paid'), ('paidtoprovider', 'paid'),
         ('paidbypatient', 'patient_paid'),
         ('copay', 'copay'),
         ('deductible', 'deductible'),
@@ -86,7 +90,7 @@ adjudication_amounts as (
             substring(jsonb_path_query_first(adjudications.category,
                 '$.coding[*] ? (@.system starts with "https://bluebutton.cms.gov/resources/codesystem/").code')
                 #>> '{}' from '/variables/([^/]+)$'),
-            jsonb_path_query_first(adjudications.category, '$.coding[*].code') #>> '{}'
+            {{ fhir_code('adjudications.category', '$') }}
         ) = adjudication_fields.variable
     where jsonb_typeof(adjudications.amount) = 'number'
 ),
@@ -140,12 +144,12 @@ claim_details as (
             10), 'YYYY-MM-DD') as admission_start,
         to_date(left(max(entry #>> '{timingPeriod,end}') filter (where category = 'admissionperiod'),
             10), 'YYYY-MM-DD') as admission_end,
-        min(jsonb_path_query_first(entry, '$.code.coding[*].code') #>> '{}')
+        min({{ fhir_code('entry', '$.code') }})
             filter (where category in ('drg', 'clm_drg_cd')) as drg_code,
-        min(jsonb_path_query_first(entry, '$.code.coding[*].code') #>> '{}')
+        min({{ fhir_code('entry', '$.code') }})
             filter (where category in ('discharge-status', 'ptnt_dschrg_stus_cd'))
             as discharge_status,
-        min(jsonb_path_query_first(entry, '$.code.coding[*].code') #>> '{}')
+        min({{ fhir_code('entry', '$.code') }})
             filter (where category in ('admsnsrc', 'clm_src_ip_admsn_cd')) as admission_source,
         max(case when jsonb_typeof(entry #> '{valueQuantity,value}') = 'number'
             then cast(round(cast(entry #>> '{valueQuantity,value}' as numeric)) as integer) end)
@@ -157,14 +161,12 @@ claim_details as (
 items as (
     select
         claims.eob_id,
-        min(jsonb_path_query_first(listed.item, '$.locationCodeableConcept.coding[*].code') #>> '{}')
+        min({{ fhir_code('listed.item', '$.locationCodeableConcept') }})
             as place_of_service,
         bool_or(jsonb_path_exists(listed.item,
             '$.revenue.coding[*] ? (@.code starts with "045")')) as has_emergency_revenue,
-        min(to_date(left(coalesce(listed.item ->> 'servicedDate',
-            listed.item #>> '{servicedPeriod,start}'), 10), 'YYYY-MM-DD')) as first_service,
-        max(to_date(left(coalesce(listed.item #>> '{servicedPeriod,end}',
-            listed.item ->> 'servicedDate'), 10), 'YYYY-MM-DD')) as last_service
+        min({{ fhir_serviced_start('listed.item') }}) as first_service,
+        max({{ fhir_serviced_end('listed.item') }}) as last_service
     from claims, jsonb_path_query(claims.items, '$[*]') as listed (item)
     group by claims.eob_id
 ),
@@ -178,7 +180,7 @@ linked as (
     cross join lateral jsonb_path_query(claims.items, '$[*].encounter[*].reference')
         with ordinality as listed (reference, position)
     inner join {{ ref('int_encounters__fhir') }} as encounters
-        on substring(listed.reference #>> '{}' from '([^/:]+)(?:/_history/[^/]*)?$')
+        on {{ fhir_id("listed.reference #>> '{}'") }}
             = encounters.encounter_id
     order by claims.eob_id, listed.position
 ),
@@ -193,12 +195,11 @@ care_team as (
     cross join lateral jsonb_path_query(claims.care_team, '$[*]')
         with ordinality as member (entry, position)
     left join {{ ref('stg_fhir__practitioners') }} as practitioners
-        on substring(member.entry #>> '{provider,reference}'
-            from '([^/:]+)(?:/_history/[^/]*)?$') = practitioners.practitioner_id
+        on {{ fhir_reference_id('member.entry', 'provider') }} = practitioners.practitioner_id
     where coalesce(member.entry #>> '{provider,identifier,value}', practitioners.npi) ~ '^\d{10}$'
     order by claims.eob_id,
         array_position(array['attending', 'performing', 'rendering', 'primary', 'prescribing'],
-            jsonb_path_query_first(member.entry, '$.role.coding[*].code') #>> '{}') nulls last,
+            {{ fhir_code('member.entry', '$.role') }}) nulls last,
         member.position
 )
 

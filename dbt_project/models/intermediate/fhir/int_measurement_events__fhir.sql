@@ -93,10 +93,8 @@ observation_rows as (
         units.concept_id as unit_concept_id,
         coalesce(values_given.value_quantity ->> 'unit', values_given.value_quantity ->> 'code')
             as unit_source_value,
-        case when jsonb_typeof(values_given.reference_range #> '{low,value}') = 'number'
-            then cast(values_given.reference_range #>> '{low,value}' as numeric) end as range_low,
-        case when jsonb_typeof(values_given.reference_range #> '{high,value}') = 'number'
-            then cast(values_given.reference_range #>> '{high,value}' as numeric) end as range_high
+        {{ fhir_number('values_given.reference_range', 'low,value') }} as range_low,
+        {{ fhir_number('values_given.reference_range', 'high,value') }} as range_high
     from values_given
     inner join observations on values_given.observation_id = observations.observation_id
     inner join {{ ref('int_codings__fhir') }} as codings

@@ -17,12 +17,12 @@ typed as (
         position,
         entry ->> 'system' as identifier_system,
         entry ->> 'value' as id_value,
-        jsonb_path_query_first(entry, '$.type.coding[*].code') #>> '{}' as type_code,
+        {{ fhir_code('entry', '$.type') }} as type_code,
         jsonb_path_query_first(entry,
             '$.**.extension[*] ? (@.url == "https://bluebutton.cms.gov/resources/codesystem/identifier-currency").valueCoding.code')
             #>> '{}' as currency,
-        to_date(left(entry #>> '{period,start}', 10), 'YYYY-MM-DD') as valid_from,
-        to_date(left(entry #>> '{period,end}', 10), 'YYYY-MM-DD') as valid_to
+        {{ fhir_period_start('entry', 'period') }} as valid_from,
+        {{ fhir_period_end('entry', 'period') }} as valid_to
     from listed
     where entry ->> 'value' is not null
 )

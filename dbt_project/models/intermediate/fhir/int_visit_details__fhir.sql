@@ -1,6 +1,7 @@
 -- One row per visit_detail of the FHIR source: an Encounter that is partOf another
--- (within the top-level encounter's visit; type 32817, EHR), and a claim linked to an
--- encounter (its bill: type 32810, Claim, with what the payer paid and allowed).
+-- (within the top-level encounter's visit; type 32817, EHR, and no amounts), and a claim
+-- linked to an encounter (its bill: type 32810, Claim, with all of its amounts: charge,
+-- what the payer paid and allowed, and the patient's shares).
 select
     encounters.visit_detail_key,
     encounters.visit_key,
@@ -12,7 +13,13 @@ select
     encounters.provider_npi,
     cast(null as numeric) as paid_by_payer,
     cast(null as numeric) as allowed,
-    32817 as visit_detail_type_concept_id
+    32817 as visit_detail_type_concept_id,
+    cast(null as numeric) as total_charge,
+    cast(null as numeric) as paid_by_patient,
+    cast(null as numeric) as copay,
+    cast(null as numeric) as coinsurance,
+    cast(null as numeric) as deductible,
+    cast(null as text) as drg_code
 from {{ ref('int_encounters__fhir') }} as encounters
 where encounters.visit_detail_key is not null
 
@@ -29,6 +36,12 @@ select
     claims.provider_npi,
     claims.paid_by_payer,
     claims.allowed,
-    32810
+    32810,
+    claims.total_charge,
+    claims.paid_by_patient,
+    claims.copay,
+    claims.coinsurance,
+    claims.deductible,
+    claims.drg_code
 from {{ ref('int_claims__fhir') }} as claims
 where claims.linked_visit_key is not null

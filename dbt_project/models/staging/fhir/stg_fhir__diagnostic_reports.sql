@@ -3,17 +3,13 @@
 select
     resource_id as report_id,
     resource ->> 'status' as status,
-    substring(resource #>> '{subject,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as patient_id,
-    substring(resource #>> '{encounter,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as encounter_id,
-    array(select jsonb_path_query(resource, '$.category[*].coding[*].code') #>> '{}')
-        as categories,
+    {{ fhir_reference_id('resource', 'subject') }} as patient_id,
+    {{ fhir_reference_id('resource', 'encounter') }} as encounter_id,
+    {{ fhir_codes('resource', '$.category[*]') }} as categories,
     resource -> 'code' as code,
-    to_date(left(coalesce(resource ->> 'effectiveDateTime', resource #>> '{effectivePeriod,start}',
-        resource ->> 'issued'), 10), 'YYYY-MM-DD') as effective_date,
+    {{ fhir_choice_start('resource', 'effective', ["resource ->> 'issued'"]) }} as effective_date,
     array(
-        select substring(reference #>> '{}' from '([^/:]+)(?:/_history/[^/]*)?$')
+        select {{ fhir_id("reference #>> '{}'") }}
         from jsonb_path_query(resource, '$.result[*].reference') as listed (reference)
     ) as result_ids,
     resource ->> 'conclusion' as conclusion,

@@ -5,24 +5,20 @@ select
     resource_id as encounter_id,
     resource ->> 'status' as status,
     resource #>> '{class,code}' as class_code,
-    substring(resource #>> '{subject,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as patient_id,
-    substring(resource #>> '{partOf,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as parent_encounter_id,
-    to_date(left(resource #>> '{period,start}', 10), 'YYYY-MM-DD') as start_date,
-    to_date(left(resource #>> '{period,end}', 10), 'YYYY-MM-DD') as end_date,
+    {{ fhir_reference_id('resource', 'subject') }} as patient_id,
+    {{ fhir_reference_id('resource', 'partOf') }} as parent_encounter_id,
+    {{ fhir_period_start('resource', 'period') }} as start_date,
+    {{ fhir_period_end('resource', 'period') }} as end_date,
     array(
-        select substring(reference #>> '{}' from '([^/:]+)(?:/_history/[^/]*)?$')
+        select {{ fhir_id("reference #>> '{}'") }}
         from jsonb_path_query(resource, '$.participant[*].individual.reference')
             with ordinality as listed (reference, position)
         order by position
     ) as participant_ids,
-    substring(resource #>> '{serviceProvider,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as service_provider_id,
-    jsonb_path_query_first(resource, '$.hospitalization.admitSource.coding[*].code') #>> '{}'
-        as admit_source_code,
-    jsonb_path_query_first(resource, '$.hospitalization.dischargeDisposition.coding[*].code')
-        #>> '{}' as discharge_disposition_code,
+    {{ fhir_reference_id('resource', 'serviceProvider') }} as service_provider_id,
+    {{ fhir_code('resource', '$.hospitalization.admitSource') }} as admit_source_code,
+    {{ fhir_code('resource', '$.hospitalization.dischargeDisposition') }}
+        as discharge_disposition_code,
     as_of_date
 from {{ ref('stg_fhir__resources') }}
 where resource_type = 'Encounter'

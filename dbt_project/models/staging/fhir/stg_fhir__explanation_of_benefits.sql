@@ -7,19 +7,17 @@
 select
     resource_id as eob_id,
     resource ->> 'status' as status,
-    substring(resource #>> '{patient,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as patient_id,
+    {{ fhir_reference_id('resource', 'patient') }} as patient_id,
     jsonb_path_query_first(resource, '$.type.coding[*] ? (@.system == "https://bluebutton.cms.gov/resources/variables/nch_clm_type_cd").code') #>> '{}'
         as nch_claim_type,
     jsonb_path_query_first(resource, '$.type.coding[*] ? (@.system == "https://bluebutton.cms.gov/resources/codesystem/eob-type").code') #>> '{}'
         as bfd_eob_type,
     jsonb_path_query_first(resource, '$.type.coding[*] ? (@.system == "http://terminology.hl7.org/CodeSystem/claim-type").code') #>> '{}'
         as claim_type,
-    jsonb_path_query_first(resource, '$.subType.coding[*].code') #>> '{}' as claim_subtype,
-    to_date(left(resource #>> '{billablePeriod,start}', 10), 'YYYY-MM-DD') as billable_start,
-    to_date(left(resource #>> '{billablePeriod,end}', 10), 'YYYY-MM-DD') as billable_end,
-    case when jsonb_typeof(resource #> '{payment,amount,value}') = 'number'
-        then cast(resource #>> '{payment,amount,value}' as numeric) end as payment_amount,
+    {{ fhir_code('resource', '$.subType') }} as claim_subtype,
+    {{ fhir_period_start('resource', 'billablePeriod') }} as billable_start,
+    {{ fhir_period_end('resource', 'billablePeriod') }} as billable_end,
+    {{ fhir_number('resource', 'payment,amount,value') }} as payment_amount,
     coalesce(resource -> 'diagnosis', '[]'::jsonb) as diagnoses,
     coalesce(resource -> 'procedure', '[]'::jsonb) as procedures,
     coalesce(resource -> 'item', '[]'::jsonb) as items,

@@ -3,15 +3,12 @@
 select
     resource_id as immunization_id,
     resource ->> 'status' as status,
-    substring(resource #>> '{patient,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as patient_id,
-    substring(resource #>> '{encounter,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as encounter_id,
+    {{ fhir_reference_id('resource', 'patient') }} as patient_id,
+    {{ fhir_reference_id('resource', 'encounter') }} as encounter_id,
     resource -> 'vaccineCode' as vaccine_code,
-    to_date(left(coalesce(resource ->> 'occurrenceDateTime', resource ->> 'recorded'), 10),
-        'YYYY-MM-DD') as start_date,
-    case when jsonb_typeof(resource #> '{doseQuantity,value}') = 'number'
-        then cast(resource #>> '{doseQuantity,value}' as numeric) end as quantity,
+    {{ fhir_date("coalesce(resource ->> 'occurrenceDateTime', resource ->> 'recorded')") }}
+        as start_date,
+    {{ fhir_number('resource', 'doseQuantity,value') }} as quantity,
     coalesce(resource -> 'primarySource' <> 'false'::jsonb, true) as primary_source,
     as_of_date
 from {{ ref('stg_fhir__resources') }}

@@ -5,25 +5,14 @@
 select
     resource_id as administration_id,
     resource ->> 'status' as status,
-    substring(coalesce(resource #>> '{subject,reference}', resource #>> '{patient,reference}')
-        from '([^/:]+)(?:/_history/[^/]*)?$') as patient_id,
-    substring(resource #>> '{context,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as encounter_id,
-    coalesce(
-        resource -> 'medicationCodeableConcept',
-        jsonb_path_query_first(resource,
-            '$.contained[*] ? (@.resourceType == "Medication" && @.id == $id).code',
-            jsonb_build_object('id', ltrim(resource #>> '{medicationReference,reference}', '#')))
-    ) as medication_concept,
-    case when resource #>> '{medicationReference,reference}' not like '#%' then
-        substring(resource #>> '{medicationReference,reference}'
-            from '([^/:]+)(?:/_history/[^/]*)?$')
-    end as medication_id,
-    to_date(left(coalesce(resource ->> 'effectiveDateTime', resource #>> '{effectivePeriod,start}'),
-        10), 'YYYY-MM-DD') as start_date,
-    to_date(left(resource #>> '{effectivePeriod,end}', 10), 'YYYY-MM-DD') as end_date,
-    case when jsonb_typeof(resource #> '{dosage,dose,value}') = 'number'
-        then cast(resource #>> '{dosage,dose,value}' as numeric) end as quantity,
+    coalesce({{ fhir_reference_id('resource', 'subject') }},
+        {{ fhir_reference_id('resource', 'patient') }}) as patient_id,
+    {{ fhir_reference_id('resource', 'context') }} as encounter_id,
+    {{ fhir_medication_concept('resource') }} as medication_concept,
+    {{ fhir_medication_id('resource') }} as medication_id,
+    {{ fhir_choice_start('resource', 'effective') }} as start_date,
+    {{ fhir_period_end('resource', 'effectivePeriod') }} as end_date,
+    {{ fhir_number('resource', 'dosage,dose,value') }} as quantity,
     cast(null as integer) as days_supply,
     as_of_date
 from {{ ref('stg_fhir__resources') }}

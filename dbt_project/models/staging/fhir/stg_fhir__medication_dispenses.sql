@@ -5,25 +5,15 @@
 select
     resource_id as dispense_id,
     resource ->> 'status' as status,
-    substring(coalesce(resource #>> '{subject,reference}', resource #>> '{patient,reference}')
-        from '([^/:]+)(?:/_history/[^/]*)?$') as patient_id,
-    substring(resource #>> '{context,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as encounter_id,
-    coalesce(
-        resource -> 'medicationCodeableConcept',
-        jsonb_path_query_first(resource,
-            '$.contained[*] ? (@.resourceType == "Medication" && @.id == $id).code',
-            jsonb_build_object('id', ltrim(resource #>> '{medicationReference,reference}', '#')))
-    ) as medication_concept,
-    case when resource #>> '{medicationReference,reference}' not like '#%' then
-        substring(resource #>> '{medicationReference,reference}'
-            from '([^/:]+)(?:/_history/[^/]*)?$')
-    end as medication_id,
-    to_date(left(coalesce(resource ->> 'whenHandedOver', resource ->> 'whenPrepared'), 10),
-        'YYYY-MM-DD') as start_date,
+    coalesce({{ fhir_reference_id('resource', 'subject') }},
+        {{ fhir_reference_id('resource', 'patient') }}) as patient_id,
+    {{ fhir_reference_id('resource', 'context') }} as encounter_id,
+    {{ fhir_medication_concept('resource') }} as medication_concept,
+    {{ fhir_medication_id('resource') }} as medication_id,
+    {{ fhir_date("coalesce(resource ->> 'whenHandedOver', resource ->> 'whenPrepared')") }}
+        as start_date,
     cast(null as date) as end_date,
-    case when jsonb_typeof(resource #> '{quantity,value}') = 'number'
-        then cast(resource #>> '{quantity,value}' as numeric) end as quantity,
+    {{ fhir_number('resource', 'quantity,value') }} as quantity,
     case when jsonb_typeof(resource #> '{daysSupply,value}') = 'number'
         then cast(round(cast(resource #>> '{daysSupply,value}' as numeric)) as integer)
     end as days_supply,

@@ -5,25 +5,15 @@
 select
     resource_id as request_id,
     resource ->> 'status' as status,
-    substring(coalesce(resource #>> '{subject,reference}', resource #>> '{patient,reference}')
-        from '([^/:]+)(?:/_history/[^/]*)?$') as patient_id,
-    substring(resource #>> '{encounter,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as encounter_id,
-    coalesce(
-        resource -> 'medicationCodeableConcept',
-        jsonb_path_query_first(resource,
-            '$.contained[*] ? (@.resourceType == "Medication" && @.id == $id).code',
-            jsonb_build_object('id', ltrim(resource #>> '{medicationReference,reference}', '#')))
-    ) as medication_concept,
-    case when resource #>> '{medicationReference,reference}' not like '#%' then
-        substring(resource #>> '{medicationReference,reference}'
-            from '([^/:]+)(?:/_history/[^/]*)?$')
-    end as medication_id,
-    to_date(left(coalesce(resource ->> 'authoredOn',
-        resource #>> '{dispenseRequest,validityPeriod,start}'), 10), 'YYYY-MM-DD') as start_date,
+    coalesce({{ fhir_reference_id('resource', 'subject') }},
+        {{ fhir_reference_id('resource', 'patient') }}) as patient_id,
+    {{ fhir_reference_id('resource', 'encounter') }} as encounter_id,
+    {{ fhir_medication_concept('resource') }} as medication_concept,
+    {{ fhir_medication_id('resource') }} as medication_id,
+    coalesce({{ fhir_date("resource ->> 'authoredOn'") }},
+        {{ fhir_period_start('resource', 'dispenseRequest,validityPeriod') }}) as start_date,
     cast(null as date) as end_date,
-    case when jsonb_typeof(resource #> '{dispenseRequest,quantity,value}') = 'number'
-        then cast(resource #>> '{dispenseRequest,quantity,value}' as numeric) end as quantity,
+    {{ fhir_number('resource', 'dispenseRequest,quantity,value') }} as quantity,
     -- expectedSupplyDuration is a Duration: only a count of days (UCUM d) is a days supply.
     case when jsonb_typeof(resource #> '{dispenseRequest,expectedSupplyDuration,value}') = 'number'
         and coalesce(resource #>> '{dispenseRequest,expectedSupplyDuration,code}',

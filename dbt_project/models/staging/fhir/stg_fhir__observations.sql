@@ -5,16 +5,11 @@
 select
     resource_id as observation_id,
     resource ->> 'status' as status,
-    substring(resource #>> '{subject,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as patient_id,
-    substring(resource #>> '{encounter,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as encounter_id,
-    array(select jsonb_path_query(resource, '$.category[*].coding[*].code') #>> '{}')
-        as categories,
+    {{ fhir_reference_id('resource', 'subject') }} as patient_id,
+    {{ fhir_reference_id('resource', 'encounter') }} as encounter_id,
+    {{ fhir_codes('resource', '$.category[*]') }} as categories,
     resource -> 'code' as code,
-    to_date(left(coalesce(resource ->> 'effectiveDateTime', resource #>> '{effectivePeriod,start}',
-        resource ->> 'effectiveInstant', resource ->> 'issued'), 10), 'YYYY-MM-DD')
-        as effective_date,
+    {{ fhir_choice_start('resource', 'effective', ["resource ->> 'issued'"]) }} as effective_date,
     resource -> 'valueQuantity' as value_quantity,
     resource -> 'valueCodeableConcept' as value_concept,
     coalesce(resource ->> 'valueString', resource ->> 'valueBoolean',

@@ -6,8 +6,8 @@ select
     resource_id as patient_id,
     resource ->> 'gender' as gender,
     -- Patient.birthDate may be partial (YYYY or YYYY-MM): the first day stands in.
-    to_date(left(resource ->> 'birthDate', 10), 'YYYY-MM-DD') as birth_date,
-    to_date(left(resource ->> 'deceasedDateTime', 10), 'YYYY-MM-DD') as death_date,
+    {{ fhir_date("resource ->> 'birthDate'") }} as birth_date,
+    {{ fhir_date("resource ->> 'deceasedDateTime'") }} as death_date,
     jsonb_path_query_array(resource,
         '$.extension[*] ? (@.url == "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race").extension[*] ? (@.url == "ombCategory").valueCoding.code'
     ) as race_codes,
@@ -26,6 +26,11 @@ select
         limit 1
     ) as address,
     resource -> 'identifier' as identifiers,
+    -- A CMS Blue Button (BFD) / CARIN Blue Button Patient is the payer's enrollment
+    -- record, not an EHR's: its profile or a bluebutton.cms.gov identifier says so.
+    (resource @? '$.meta.profile[*] ? (@ starts with "http://hl7.org/fhir/us/carin-bb/")'
+        or resource @? '$.identifier[*].system ? (@ starts with "https://bluebutton.cms.gov/")')
+        as is_payer_record,
     as_of_date
 from {{ ref('stg_fhir__resources') }}
 where resource_type = 'Patient'

@@ -2,14 +2,11 @@
 select
     resource_id as procedure_id,
     resource ->> 'status' as status,
-    substring(resource #>> '{subject,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as patient_id,
-    substring(resource #>> '{encounter,reference}' from '([^/:]+)(?:/_history/[^/]*)?$')
-        as encounter_id,
+    {{ fhir_reference_id('resource', 'subject') }} as patient_id,
+    {{ fhir_reference_id('resource', 'encounter') }} as encounter_id,
     resource -> 'code' as code,
-    to_date(left(coalesce(resource ->> 'performedDateTime', resource #>> '{performedPeriod,start}'),
-        10), 'YYYY-MM-DD') as start_date,
-    to_date(left(resource #>> '{performedPeriod,end}', 10), 'YYYY-MM-DD') as end_date,
+    {{ fhir_choice_start('resource', 'performed') }} as start_date,
+    {{ fhir_period_end('resource', 'performedPeriod') }} as end_date,
     as_of_date
 from {{ ref('stg_fhir__resources') }}
 where resource_type = 'Procedure'
