@@ -20,6 +20,7 @@ HL01/HL02 numbering problems are warnings, since the nesting does not depend on 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from etl.sources.x12.guide import Guide, LoopSpec, SegmentSpec
@@ -27,6 +28,8 @@ from etl.sources.x12.reader import valid_segment_id
 
 # Enough to tell a user what is wrong without flooding the quarantine with consequences.
 MAX_ERRORS = 10
+# Bound of a guide's cache of candidates (keys hold the identifying codes sent).
+_MAX_CACHED = 100_000
 
 
 class _Open:
@@ -34,10 +37,11 @@ class _Open:
 
     __slots__ = ("hl_id", "loop_counts", "position", "segment_counts", "spec", "start")
 
-    def __init__(self, spec: LoopSpec, start: int) -> None:
+    def __init__(self, spec: LoopSpec, start: int, trigger: SegmentSpec | None = None) -> None:
         self.spec = spec
         self.position = 0
-        self.segment_counts: dict[SegmentSpec, int] = {}
+        # The trigger, when given, is the loop's first segment: used once already.
+        self.segment_counts: dict[SegmentSpec, int] = {} if trigger is None else {trigger: 1}
         self.loop_counts: dict[LoopSpec, int] = {}
         self.start = start
         self.hl_id: str | None = None
@@ -45,11 +49,9 @@ class _Open:
 
 @dataclass
 class Walk:
-    """The loop of each segment (None: not placed), where loop iterations start, and
-    the problems found."""
+    """The loop of each segment (None: not placed) and the problems found."""
 
     loop_ids: list[str | None] = field(default_factory=list)
-    starts_loop: list[bool] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -62,7 +64,10 @@ def _name(spec: LoopSpec) -> str:
     return "the transaction set" if spec.loop_id == "ST" else f"loop {spec.loop_id} ({spec.name})"
 
 
-class _Walker:
+class SetWalker:
+    """Places the segments of one ST…SE set, one at a time (`place`), in the loops of a
+    guide; `finish` closes the loops still open and gives the problems found."""
+
     def __init__(self, guide: Guide, component: str, first_position: int) -> None:
         self.guide = guide
         self.component = component
@@ -70,26 +75,23 @@ class _Walker:
         self.stack: list[_Open] = [_Open(guide.root, first_position)]
         self.walk = Walk()
         self.hl_ids: set[str] = set()
-        self.known_ids = _segment_ids(guide.root)
-        self.code_index = _code_elements(guide.root)
-        self.decisions = _decision_cache(guide)
+        index = _index(guide)
+        self.known_ids = index.known_ids
+        self.code_index = index.code_index
+        self.decisions = index.decisions
+        self.levels = index.levels
 
-    def place(self, elements: list[str], position: int) -> None:
+    def place(self, elements: list[str], position: int) -> SegmentSpec | None:
+        """Place one segment: the guide segment it is (a loop's trigger when it starts
+        an iteration), or None when it has no place (the error is recorded)."""
         segment_id = elements[0]
-        walk = self.walk
-        if segment_id not in self.known_ids and not valid_segment_id(segment_id):
-            walk.error(f"segment {position}: {segment_id!r} is not an X12 segment identifier")
-            walk.loop_ids.append(None)
-            walk.starts_loop.append(False)
-            return
-        stack = self.stack
-        top = stack[-1]
+        top = self.stack[-1]
         # Fast path: most segments belong to the innermost loop or open one of its
         # children, and which one depends only on that loop, its position and the codes.
         index = self.code_index.get(segment_id)
-        key = (top.spec, top.position, segment_id,
-               elements[index] if index is not None and len(elements) > index else None)
-        known = self.decisions.get(key)
+        known = self.decisions.get((
+            top.spec, top.position, segment_id,
+            elements[index] if index is not None and len(elements) > index else None))
         if known is not None:
             if known.__class__ is SegmentSpec:
                 counts = top.segment_counts
@@ -97,87 +99,103 @@ class _Walker:
                 if used < known.max_use:  # type: ignore[union-attr]
                     top.position = known.position
                     counts[known] = used + 1  # type: ignore[index]
-                    required = known.required_elements  # type: ignore[union-attr]
-                    if required:
-                        count = len(elements)
-                        for number in required:
-                            if number >= count or not elements[number]:
-                                self.check_elements(known, elements, position,  # type: ignore[arg-type]
-                                                    top.spec)
-                                break
-                    walk.loop_ids.append(top.spec.loop_id)
-                    walk.starts_loop.append(False)
-                    return
+                    check = known.complete  # type: ignore[union-attr]
+                    if check is not None and not check(elements):
+                        self.check_elements(known, elements, position,  # type: ignore[arg-type]
+                                            top.spec)
+                    return known  # type: ignore[return-value]
             elif top.loop_counts.get(known, 0) < known.max_repeat:  # type: ignore[union-attr]
-                self.open_loop(top, known, elements, position)  # type: ignore[arg-type]
-                return
-        component = self.component
+                return self.open_loop(top, known, elements, position)  # type: ignore[arg-type]
+        if segment_id not in self.known_ids and not valid_segment_id(segment_id):
+            self.walk.error(f"segment {position}: {segment_id!r} is not an X12 segment "
+                            "identifier")
+            return None
+        return self.search(elements, position, index)
+
+    def search(self, elements: list[str], position: int,
+               index: int | None) -> SegmentSpec | None:
+        """The slow path: look for the segment from the innermost loop outwards (module
+        notes), and remember what was found in the innermost loop for the fast path."""
+        segment_id = elements[0]
+        code = elements[index] if index is not None and len(elements) > index else None
+        stack = self.stack
+        top = len(stack) - 1
         overused: tuple[int, SegmentSpec | LoopSpec] | None = None
-        for depth in range(len(stack) - 1, -1, -1):
+        for depth in range(top, -1, -1):
             state = stack[depth]
-            spec = state.spec
-            candidates = spec.segments_by_id.get(segment_id)
-            if candidates:
-                for candidate in candidates:
-                    if candidate.position < state.position or (
-                            candidate.codes is not None
-                            and not candidate.matches(elements, component)):
-                        continue
-                    if state.segment_counts.get(candidate, 0) >= candidate.max_use:
+            key = (state.spec, state.position, segment_id, code)
+            for candidate in self.candidates(key, elements):
+                if candidate.__class__ is SegmentSpec:
+                    if state.segment_counts.get(candidate, 0) >= candidate.max_use:  # type: ignore[arg-type]
                         overused = overused or (depth, candidate)
                         continue
-                    if depth != len(stack) - 1:
+                    if depth != top:
                         self.close_to(depth, position)
                     else:
                         self.decisions[key] = candidate
-                    self.use_segment(state, candidate, elements, position)
-                    return
-            children = spec.loops_by_trigger.get(segment_id)
-            if children:
-                for child in children:
-                    if child.position < state.position or \
-                            not child.trigger.matches(elements, component):
-                        continue
-                    if state.loop_counts.get(child, 0) >= child.max_repeat:
-                        overused = overused or (depth, child)
-                        continue
-                    if depth == len(stack) - 1:
-                        self.decisions[key] = child
-                    self.close_to(depth, position)
-                    self.open_loop(state, child, elements, position)
-                    return
+                    return self.use_segment(state, candidate, elements,  # type: ignore[arg-type]
+                                            position)
+                if state.loop_counts.get(candidate, 0) >= candidate.max_repeat:  # type: ignore[arg-type,union-attr]
+                    overused = overused or (depth, candidate)
+                    continue
+                if depth == top:
+                    self.decisions[key] = candidate
+                self.close_to(depth, position)
+                return self.open_loop(state, candidate, elements, position)  # type: ignore[arg-type]
         if overused is not None:
-            self.overuse(overused[0], overused[1], elements, position)
-            return
+            return self.overuse(overused[0], overused[1], elements, position)
         self.misplaced(elements, position)
+        return None
+
+    def candidates(self, key: tuple[object, ...], elements: list[str]
+                   ) -> tuple[SegmentSpec | LoopSpec, ...]:
+        """What a segment may be in one open loop at its position: its segments at or
+        after that position whose codes match, then the child loops it may start, in
+        the order they are tried. They depend only on the key (loop, position, segment
+        id, identifying code), so they are worked out once per guide."""
+        found = self.levels.get(key)
+        if found is None:
+            spec, position = key[0], key[1]
+            assert isinstance(spec, LoopSpec) and isinstance(position, int)
+            segment_id, component = elements[0], self.component
+            found = tuple(
+                [c for c in spec.segments_by_id.get(segment_id, ())
+                 if c.position >= position and c.matches(elements, component)]
+                + [c for c in spec.loops_by_trigger.get(segment_id, ())
+                   if c.position >= position and c.trigger.matches(elements, component)])
+            if len(self.levels) >= _MAX_CACHED:
+                # Keys hold the codes sent: codes sent at random must not grow them forever.
+                self.levels.clear()
+                self.decisions.clear()
+            self.levels[key] = found
+        return found
 
     def use_segment(self, state: _Open, spec: SegmentSpec, elements: list[str],
-                    position: int) -> None:
+                    position: int) -> SegmentSpec:
         state.position = spec.position
         counts = state.segment_counts
         counts[spec] = counts.get(spec, 0) + 1
         if spec.required_elements:
             self.check_elements(spec, elements, position, state.spec)
-        self.walk.loop_ids.append(state.spec.loop_id)
-        self.walk.starts_loop.append(False)
+        return spec
 
     def open_loop(self, state: _Open, child: LoopSpec, elements: list[str],
-                  position: int) -> None:
+                  position: int) -> SegmentSpec:
         state.position = child.position
-        state.loop_counts[child] = state.loop_counts.get(child, 0) + 1
-        opened = _Open(child, position)
+        counts = state.loop_counts
+        counts[child] = counts.get(child, 0) + 1
         trigger = child.trigger
-        opened.segment_counts[trigger] = 1
+        opened = _Open(child, position, trigger)
         self.stack.append(opened)
-        if trigger.required_elements:
+        check = trigger.complete
+        if check is not None and not check(elements):
             self.check_elements(trigger, elements, position, child)
-        if elements[0] == "HL":
+        if trigger.segment_id == "HL":
             self.check_hierarchy(opened, elements, position)
-        self.walk.loop_ids.append(child.loop_id)
-        self.walk.starts_loop.append(True)
+        return trigger
 
     def overuse(self, depth: int, spec: SegmentSpec | LoopSpec, elements: list[str],
-                position: int) -> None:
+                position: int) -> SegmentSpec:
         """Report a segment or loop used too often, then accept it, so its remaining
         segments are not reported again as misplaced."""
         state = self.stack[depth]
@@ -186,12 +204,11 @@ class _Walker:
             self.walk.error(f"segment {position}: {spec.label} ({spec.name}) appears more than "
                             f"{spec.max_use} time(s) in {_name(state.spec)}")
             state.segment_counts[spec] -= 1
-            self.use_segment(state, spec, elements, position)
-        else:
-            self.walk.error(f"segment {position}: {_name(spec)} appears more than "
-                            f"{spec.max_repeat} time(s) in {_name(state.spec)}")
-            state.loop_counts[spec] -= 1
-            self.open_loop(state, spec, elements, position)
+            return self.use_segment(state, spec, elements, position)
+        self.walk.error(f"segment {position}: {_name(spec)} appears more than "
+                        f"{spec.max_repeat} time(s) in {_name(state.spec)}")
+        state.loop_counts[spec] -= 1
+        return self.open_loop(state, spec, elements, position)
 
     def misplaced(self, elements: list[str], position: int) -> None:
         segment_id = elements[0]
@@ -206,8 +223,6 @@ class _Walker:
             qualifier = f"*{elements[1]}" if len(elements) > 1 and elements[1] else ""
             self.walk.error(f"segment {position}: {segment_id}{qualifier} is not expected in "
                             f"{_name(inner.spec)} (no loop of {self.guide.name} allows it here)")
-        self.walk.loop_ids.append(None)
-        self.walk.starts_loop.append(False)
 
     def check_elements(self, spec: SegmentSpec, elements: list[str], position: int,
                        loop: LoopSpec) -> None:
@@ -238,10 +253,17 @@ class _Walker:
                 f"{enclosing!r}")
 
     def close_to(self, depth: int, position: int) -> None:
-        while len(self.stack) - 1 > depth:
-            self.close(self.stack.pop(), position)
+        stack = self.stack
+        while len(stack) - 1 > depth:
+            state = stack.pop()
+            spec = state.spec
+            # Most loops closed have all they require: one set comparison each says so.
+            if not (spec.required_segment_set <= state.segment_counts.keys()
+                    and spec.required_loop_set <= state.loop_counts.keys()):
+                self.close(state, position)
 
     def close(self, state: _Open, position: int) -> None:
+        """Report what a loop being closed requires and did not get."""
         spec = state.spec
         counts = state.segment_counts
         for required in spec.required_segments:
@@ -289,18 +311,83 @@ def _code_elements(loop: LoopSpec) -> dict[str, int]:
     return found
 
 
-# Decisions of the fast path per guide, shared by every set the guide reads.
-_DECISIONS: dict[str, dict[tuple[object, ...], SegmentSpec | LoopSpec]] = {}
+@dataclass
+class _GuideIndex:
+    """What the walk looks up per guide, built once and shared by every set it reads."""
+
+    known_ids: frozenset[str]
+    code_index: dict[str, int]
+    # Decisions of the fast path: (loop, position, segment id, code) -> segment or loop.
+    decisions: dict[tuple[object, ...], SegmentSpec | LoopSpec]
+    # Guide segment -> the id of its loop (a trigger: the loop it starts).
+    loop_of: dict[SegmentSpec, str]
+    # What a segment may be in one loop at one position: `SetWalker.candidates`.
+    levels: dict[tuple[object, ...], tuple[SegmentSpec | LoopSpec, ...]] = \
+        field(default_factory=dict)
+    # (loop id, segment id) -> the guide segments it names.
+    by_name: dict[tuple[str, str], list[SegmentSpec]] = field(default_factory=dict)
 
 
-def _decision_cache(guide: Guide) -> dict[tuple[object, ...], SegmentSpec | LoopSpec]:
-    return _DECISIONS.setdefault(guide.name, {})
+_INDEXES: dict[Guide, _GuideIndex] = {}
+
+
+def _index(guide: Guide) -> _GuideIndex:
+    found = _INDEXES.get(guide)
+    if found is None:
+        found = _INDEXES[guide] = _GuideIndex(
+            _segment_ids(guide.root), _code_elements(guide.root), {}, _loops_of(guide.root))
+        for spec, loop_id in found.loop_of.items():
+            found.by_name.setdefault((loop_id, spec.segment_id), []).append(spec)
+    return found
+
+
+def _loops_of(root: LoopSpec) -> dict[SegmentSpec, str]:
+    """A reused loop body (`= 2300` in the guide files) keeps its loop id."""
+    found: dict[SegmentSpec, str] = {}
+    pending = [root]
+    while pending:
+        loop = pending.pop()
+        for item in loop.items:
+            if isinstance(item, LoopSpec):
+                pending.append(item)
+            else:
+                found[item] = loop.loop_id
+    return found
+
+
+def loop_of_segments(guide: Guide) -> dict[SegmentSpec, str]:
+    """Guide segment -> the id of the loop it belongs to (a trigger: the loop it starts)."""
+    return _index(guide).loop_of
 
 
 def walk_set(guide: Guide, segments: list[list[str]], first_position: int,
              component_separator: str) -> Walk:
     """Place the segments of one ST…SE set (ST first) in the loops of `guide`."""
-    walker = _Walker(guide, component_separator, first_position)
+    walker = SetWalker(guide, component_separator, first_position)
+    loop_of = loop_of_segments(guide)
+    loop_ids = walker.walk.loop_ids
     for offset, elements in enumerate(segments):
-        walker.place(elements, first_position + offset)
+        spec = walker.place(elements, first_position + offset)
+        loop_ids.append(None if spec is None else loop_of[spec])
+    return walker.finish(first_position + len(segments) - 1)
+
+
+Handler = Callable[[list[str], int], None]
+
+
+def walk_and_read(guide: Guide, segments: list[list[str]], first_position: int,
+                  component_separator: str, handlers: dict[tuple[str, str], Handler]) -> Walk:
+    """Place the segments of one set (as `walk_set`) and hand each placed one to the
+    handler named by its loop and segment id, e.g. ("2300", "CLM"), in one pass."""
+    walker = SetWalker(guide, component_separator, first_position)
+    by_name = _index(guide).by_name
+    by_spec = {spec: handler for key, handler in handlers.items()
+               for spec in by_name.get(key, ())}
+    place = walker.place
+    for offset, elements in enumerate(segments, start=first_position):
+        spec = place(elements, offset)
+        if spec is not None:
+            handler = by_spec.get(spec)
+            if handler is not None:
+                handler(elements, offset)
     return walker.finish(first_position + len(segments) - 1)

@@ -20,7 +20,6 @@ import pyarrow.compute as pc
 
 from etl.sources.base import Reject
 from etl.sources.x12.guide import Guide, guide_for, load_guides
-from etl.sources.x12.loops import walk_set
 from etl.sources.x12.parse_835 import RemittanceReader
 from etl.sources.x12.parse_837 import ClaimReader
 from etl.sources.x12.reader import ControlPolicy, TransactionSet, read_x12
@@ -211,16 +210,18 @@ def _parse(data: bytes, file_name: str, policy: ControlPolicy) -> ParsedFile:
         set_rows.append((tset, guide))
         if guide is None:
             continue
-        walk = walk_set(guide, tset.segments, tset.position, tset.delimiters.component)
+        component = tset.delimiters.component
+        if guide.name == "835":
+            remittance = RemittanceReader(tset.position, component, out)
+            walk = remittance.read(guide, tset.segments, tset.position)
+            reader_warnings = remittance.warnings
+        else:
+            walk = ClaimReader(guide.name, tset.position, component, out).read(
+                guide, tset.segments, tset.position)
+            reader_warnings = []
         tset.errors.extend(walk.errors)
         tset.warnings.extend(walk.warnings)
-        if guide.name == "835":
-            remittance = RemittanceReader(tset.position, tset.delimiters.component, out)
-            remittance.read(tset.segments, walk.loop_ids, tset.position)
-            tset.warnings.extend(remittance.warnings)
-        else:
-            ClaimReader(guide.name, tset.position, tset.delimiters.component, out).read(
-                tset.segments, walk.loop_ids, tset.position)
+        tset.warnings.extend(reader_warnings)
     sets_table = out.rows(TRANSACTION_SETS)
     for tset, guide in set_rows:
         sets_table.add(tset.position, _set_row(tset, guide))

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from etl.sources.x12.guide import Guide
+from etl.sources.x12.loops import Walk, walk_and_read
 from etl.sources.x12.rows import Failure, SetRows, components, is_d8, part, value
 from etl.sources.x12.tables import (
     ADJUSTMENTS,
@@ -70,18 +72,13 @@ class RemittanceReader:
             ("2110", "LQ"): self.line_remark, ("ST", "PLB"): self.provider_adjustment,
         }
 
-    def read(self, segments: list[list[str]], loop_ids: list[str | None],
-             first_position: int) -> None:
-        by_loop: dict[str | None, dict[str, Handler]] = {}
-        for (loop, segment_id), handler in self.handlers.items():
-            by_loop.setdefault(loop, {})[segment_id] = handler
-        none: dict[str, Handler] = {}
-        for offset, (elements, loop_id) in enumerate(zip(segments, loop_ids, strict=True)):
-            handler = by_loop.get(loop_id, none).get(elements[0])
-            if handler is not None:
-                handler(elements, first_position + offset)
+    def read(self, guide: Guide, segments: list[list[str]], first_position: int) -> Walk:
+        """Place the set's segments in their loops (loops.py) and fill the rows of each,
+        in one pass; the walk says what did not fit."""
+        walk = walk_and_read(guide, segments, first_position, self.sep, self.handlers)
         self.flush_payment()
         self.remittances.add(self.set_position, self.remittance)
+        return walk
 
     def fail(self, position: int, field: str, reason: str) -> None:
         owner = self.payment["clp_position"] if self.payment is not None else self.set_position
