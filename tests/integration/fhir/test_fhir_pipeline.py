@@ -268,6 +268,22 @@ def test_a_bill_of_an_encounter_keeps_its_charge_and_the_patients_share(
     assert all(row[3] > 0 for row in got)
 
 
+def test_references_resolve_to_the_person_and_visit_they_name(
+        first_run: RunResult, warehouse: Warehouse) -> None:
+    for table in ("condition_occurrence", "measurement", "procedure_occurrence",
+                  "drug_exposure", "observation"):
+        linked, wrong_person, wrong_detail = _rows(warehouse, (
+            "select count(*), count(*) filter (where events.person_id <> visits.person_id), "
+            "count(*) filter (where details.visit_occurrence_id <> events.visit_occurrence_id) "
+            f"from omop.{table} as events join omop.visit_occurrence as visits "
+            "on events.visit_occurrence_id = visits.visit_occurrence_id "
+            "left join omop.visit_detail as details "
+            "on events.visit_detail_id = details.visit_detail_id"))[0]
+        assert wrong_person == wrong_detail == 0, table
+        if table != "observation":
+            assert linked > 0, table
+
+
 def test_claims_of_encounters_roll_up_into_the_encounters_visits(
         first_run: RunResult, warehouse: Warehouse) -> None:
     details = _rows(warehouse, "select count(*), count(distinct cost.cost_id) "
