@@ -24,10 +24,8 @@ position, so the order among them is not enforced.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
-from operator import itemgetter
 from pathlib import Path
 
 GUIDE_DIR = Path(__file__).with_name("guides")
@@ -60,21 +58,6 @@ class SegmentSpec:
             parts = value.split(component_separator)
             value = parts[self.component - 1] if len(parts) >= self.component else ""
         return value in self.codes
-
-    @cached_property
-    def complete(self) -> Callable[[list[str]], bool] | None:
-        """None when the segment has no required elements; else a quick test that a
-        segment has every one of them, non-empty (`missing_elements` says which not)."""
-        required = self.required_elements
-        if not required:
-            return None
-        last = max(required)
-        present = itemgetter(*required) if len(required) > 1 else \
-            itemgetter(required[0], required[0])
-
-        def check(elements: list[str]) -> bool:
-            return len(elements) > last and all(present(elements))
-        return check
 
     def missing_elements(self, elements: list[str]) -> list[int]:
         count = len(elements)
@@ -114,14 +97,6 @@ class LoopSpec:
     @cached_property
     def required_loops(self) -> tuple[LoopSpec, ...]:
         return tuple(i for i in self.items if isinstance(i, LoopSpec) and i.required)
-
-    @cached_property
-    def required_segment_set(self) -> frozenset[SegmentSpec]:
-        return frozenset(self.required_segments)
-
-    @cached_property
-    def required_loop_set(self) -> frozenset[LoopSpec]:
-        return frozenset(self.required_loops)
 
 
 @dataclass(frozen=True)

@@ -99,10 +99,14 @@ class SetWalker:
                 if used < known.max_use:  # type: ignore[union-attr]
                     top.position = known.position
                     counts[known] = used + 1  # type: ignore[index]
-                    check = known.complete  # type: ignore[union-attr]
-                    if check is not None and not check(elements):
-                        self.check_elements(known, elements, position,  # type: ignore[arg-type]
-                                            top.spec)
+                    required = known.required_elements  # type: ignore[union-attr]
+                    if required:
+                        count = len(elements)
+                        for number in required:
+                            if number >= count or not elements[number]:
+                                self.check_elements(known, elements,  # type: ignore[arg-type]
+                                                    position, top.spec)
+                                break
                     return known  # type: ignore[return-value]
             elif top.loop_counts.get(known, 0) < known.max_repeat:  # type: ignore[union-attr]
                 return self.open_loop(top, known, elements, position)  # type: ignore[arg-type]
@@ -187,9 +191,13 @@ class SetWalker:
         trigger = child.trigger
         opened = _Open(child, position, trigger)
         self.stack.append(opened)
-        check = trigger.complete
-        if check is not None and not check(elements):
-            self.check_elements(trigger, elements, position, child)
+        required = trigger.required_elements
+        if required:
+            count = len(elements)
+            for number in required:
+                if number >= count or not elements[number]:
+                    self.check_elements(trigger, elements, position, child)
+                    break
         if trigger.segment_id == "HL":
             self.check_hierarchy(opened, elements, position)
         return trigger
@@ -255,12 +263,7 @@ class SetWalker:
     def close_to(self, depth: int, position: int) -> None:
         stack = self.stack
         while len(stack) - 1 > depth:
-            state = stack.pop()
-            spec = state.spec
-            # Most loops closed have all they require: one set comparison each says so.
-            if not (spec.required_segment_set <= state.segment_counts.keys()
-                    and spec.required_loop_set <= state.loop_counts.keys()):
-                self.close(state, position)
+            self.close(stack.pop(), position)
 
     def close(self, state: _Open, position: int) -> None:
         """Report what a loop being closed requires and did not get."""

@@ -30,6 +30,9 @@ from etl.sources.x12.typed import TypeFailure, type_rows
 _TYPES = {"837P": "837P", "837I": "837I", "835": "835"}
 # Errors of a set named in a rejection message (the quarantine row lists them all).
 _SHOWN_ERRORS = 5
+# Segments per part of `parse_x12_parts` (about 1 MB of X12): large enough that the
+# per-part costs (typing ten tables) stay small, small enough to overlap with landing.
+PART_SEGMENTS = 40_000
 
 
 @dataclass
@@ -198,14 +201,47 @@ def parse_x12(data: bytes, file_name: str,
               policy: ControlPolicy = ControlPolicy.STRICT) -> ParsedFile:
     """Read, check, place and type one file (module notes)."""
     with _without_cycle_collection():
-        return _parse(data, file_name, policy)
+        read = read_x12(data, file_name, policy)
+        return _parse_sets(file_name, read.sets, read.file_problems, read.segment_count)
 
 
-def _parse(data: bytes, file_name: str, policy: ControlPolicy) -> ParsedFile:
-    read = read_x12(data, file_name, policy)
+def parse_x12_parts(data: bytes, file_name: str,
+                    policy: ControlPolicy = ControlPolicy.STRICT,
+                    part_segments: int = PART_SEGMENTS) -> Iterator[ParsedFile]:
+    """`parse_x12` in parts of whole transaction sets, about `part_segments` segments
+    each, so that one part can land while the next is parsed. Envelopes are checked for
+    the whole file first; every set is in exactly one part, with the same verdict and
+    rows as `parse_x12` gives it. The first part carries the file's problems (and is
+    the only one, empty, when the file holds no set)."""
+    with _without_cycle_collection():
+        read = read_x12(data, file_name, policy)
+    problems = read.file_problems
+    for sets in _parts(read.sets, part_segments):
+        with _without_cycle_collection():
+            part = _parse_sets(file_name, sets, problems, read.segment_count)
+        problems = []
+        yield part
+
+
+def _parts(sets: list[TransactionSet], part_segments: int) -> Iterator[list[TransactionSet]]:
+    part: list[TransactionSet] = []
+    size = 0
+    for tset in sets:
+        if part and size + len(tset.segments) > part_segments:
+            yield part
+            part, size = [], 0
+        part.append(tset)
+        size += len(tset.segments)
+    if part or not sets:
+        yield part
+
+
+def _parse_sets(file_name: str, sets: list[TransactionSet], file_problems: list[str],
+                segment_count: int) -> ParsedFile:
+    """Place, read and type the given sets of one file (read by read_x12)."""
     out = SetRows()
     set_rows: list[tuple[TransactionSet, Guide | None]] = []
-    for tset in read.sets:
+    for tset in sets:
         guide = _guide(tset)
         set_rows.append((tset, guide))
         if guide is None:
@@ -226,11 +262,10 @@ def _parse(data: bytes, file_name: str, policy: ControlPolicy) -> ParsedFile:
     for tset, guide in set_rows:
         sets_table.add(tset.position, _set_row(tset, guide))
     tables, failures = _typed_tables(out)
-    _reject_failed_sets(read.sets, failures)
-    for tset in read.sets:
+    _reject_failed_sets(sets, failures)
+    for tset in sets:
         tset.release()
-    return ParsedFile(file_name, read.sets, read.file_problems, tables, failures,
-                      read.segment_count)
+    return ParsedFile(file_name, sets, file_problems, tables, failures, segment_count)
 
 
 def _typed_tables(out: SetRows) -> tuple[dict[str, pa.Table], list[Failure]]:

@@ -88,6 +88,7 @@ class ClaimReader:
         self.dmg_problems: dict[str, tuple[int, str, str]] = {}
         self.claim: dict[str, object] | None = None
         self.claim_codes: list[tuple[int, dict[str, object]]] = []
+        self.principal_diagnoses = 0  # HI ABK/BK codes of the open claim
         self.claim_lines: list[tuple[int, dict[str, object]]] = []
         self.line: dict[str, object] | None = None
         self.handlers = self._handlers()
@@ -323,6 +324,8 @@ class ClaimReader:
             code = part(parts, 2)
             if known[1] == "drg":
                 claim["drg_code"] = code
+            elif known[1] == "principal_diagnosis":
+                self.principal_diagnoses += 1
             self.claim_codes.append((position, self.codes.new({
                 "set_position": self.set_position, "claim_position": claim["claim_position"],
                 "code_sequence": len(self.claim_codes) + 1, "qualifier": qualifier, "code": code,
@@ -443,8 +446,7 @@ class ClaimReader:
             return
         position = claim["claim_position"]
         assert isinstance(position, int)
-        principal = sum(1 for _, code in self.claim_codes
-                        if code["code_role"] == "principal_diagnosis")
+        principal = self.principal_diagnoses
         if principal != 1:
             self.fail(position, "HI01-1", "the claim has no principal diagnosis (HI*ABK or "
                       "HI*BK)" if principal == 0 else
@@ -457,4 +459,5 @@ class ClaimReader:
         self.claim = None
         self.line = None
         self.claim_codes = []
+        self.principal_diagnoses = 0
         self.claim_lines = []

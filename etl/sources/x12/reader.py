@@ -28,6 +28,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import compress, count, repeat
+from operator import itemgetter
 
 ISA_LENGTH = 106
 # Widths of ISA01-ISA16 (X12.5 ISA segment: every element has a fixed length).
@@ -117,7 +119,7 @@ class TransactionSet:
         """SHA-256 of the set's content, independent of the delimiters it was sent with:
         the same set delivered twice (in another file, with other separators) is one set."""
         component = self.delimiters.component
-        text = "\x1e".join("\x1d".join(elements) for elements in self.segments)
+        text = "\x1e".join(map("\x1d".join, self.segments))
         return hashlib.sha256(text.replace(component, "\x1f").encode("utf-8")).hexdigest()
 
 
@@ -212,8 +214,11 @@ def _split_segments(chunk: str, delimiters: Delimiters) -> list[list[str]]:
     pieces = chunk.split(terminator)
     if terminator + " " in chunk or terminator + "\t" in chunk or chunk[:1] in _LEADING:
         pieces = [piece.lstrip(_LEADING) for piece in pieces]
-    element = delimiters.element
-    return [piece.split(element) for piece in pieces if piece]
+    if pieces and not pieces[-1]:
+        pieces.pop()  # after the last terminator
+    if "" in pieces:
+        pieces = [piece for piece in pieces if piece]
+    return list(map(str.split, pieces, repeat(delimiters.element, len(pieces))))
 
 
 def _interchange_end(text: str, start: int, delimiters: Delimiters) -> int:
@@ -268,7 +273,8 @@ class _Interchange:
                     "GE": self.end_group, "IEA": self.end_interchange}
         # Envelope segments are few: find them, and hand the runs between them to the
         # open transaction set in one piece.
-        marks = [i for i, elements in enumerate(segments) if elements[0] in handlers]
+        marks = list(compress(count(), map(handlers.__contains__,
+                                           map(itemgetter(0), segments))))
         previous = 0
         for index in [*marks, len(segments)]:
             run = segments[previous + 1:index]

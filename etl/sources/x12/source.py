@@ -11,6 +11,9 @@ can land is rejected as a whole.
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from etl.errors import BadInputError
 from etl.sources.base import Batch, InputFile, StagingTable, Unit, UnitRejected
 from etl.sources.x12 import strict
 from etl.sources.x12.options import X12Options
-from etl.sources.x12.parse import ParsedFile, parse_x12
+from etl.sources.x12.parse import ParsedFile, parse_x12, parse_x12_parts
 from etl.sources.x12.tables import SCHEMA, TABLES, staging_tables
 
 # Beside the X12 files but never X12 themselves (a generator's truth.json, licences).
@@ -98,24 +101,78 @@ class X12Source:
 
     def parse(self, file: InputFile) -> ParsedFile:
         options = self.options
-        try:
-            data = file.read_bytes()
-        except OSError as error:
-            raise UnitRejected(f"{file.name}: cannot be read ({error})") from error
+        data = _contents(file)
         parsed = parse_x12(data, file.name, options.control)
         if options.validate_ig:
             parsed.file_problems += strict.apply_report(parsed.sets, strict.validate(data))
         return parsed
 
+    def parts(self, file: InputFile) -> Iterator[ParsedFile]:
+        """The file parsed in parts of whole sets (parse.parse_x12_parts), each parsed
+        in a thread while the previous one lands. Strict validation (pyx12) judges the
+        whole file at once, so it parses the file in one part."""
+        options = self.options
+        if options.validate_ig:
+            return iter([self.parse(file)])
+        return _ahead(parse_x12_parts(_contents(file), file.name, options.control))
+
     def read(self, unit: Unit) -> Iterator[Batch]:
+        """Batches per part and table. A file none of whose sets is accepted is rejected
+        when its last part is read; landing then rolls back what its parts sent."""
         for file in unit.files:
-            parsed = self.parse(file)
-            if not parsed.accepted:
-                raise UnitRejected(parsed.rejection_summary())
-            tables = parsed.landing_tables()
-            rejects = parsed.rejects()
-            for table in TABLES:
-                rows = tables[table.name]
-                if rows.num_rows or rejects:
-                    yield Batch(table.name, file.name, rows, rejects)
-                    rejects = []
+            accepted = False
+            summaries = []
+            for parsed in self.parts(file):
+                accepted = accepted or bool(parsed.accepted)
+                summaries.append(parsed.rejection_summary())
+                tables = parsed.landing_tables()
+                rejects = parsed.rejects()
+                for table in TABLES:
+                    rows = tables[table.name]
+                    if rows.num_rows or rejects:
+                        yield Batch(table.name, file.name, rows, rejects)
+                        rejects = []
+            if not accepted:
+                raise UnitRejected("; ".join(summaries))
+
+
+def _contents(file: InputFile) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        raise UnitRejected(f"{file.name}: cannot be read ({error})") from error
+
+
+_DONE = object()
+
+
+def _ahead(parts: Iterator[ParsedFile]) -> Iterator[ParsedFile]:
+    """Run `parts` in a thread, one part ahead of the caller: on two cores the next part
+    is parsed (Python) while the caller's part is written as CSV and COPYed (Arrow and
+    the server, outside Python's lock). Errors of the thread are raised here."""
+    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for part in parts:
+                if stop.is_set():
+                    return
+                handoff.put(part)
+            handoff.put(_DONE)
+        except BaseException as error:
+            handoff.put(error)
+
+    worker = threading.Thread(target=produce, name="x12-parse", daemon=True)
+    worker.start()
+    try:
+        while (item := handoff.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():  # a worker waiting to hand over a part is let go
+            with contextlib.suppress(queue.Empty):
+                handoff.get_nowait()
+            worker.join(0.01)
