@@ -447,3 +447,8 @@ def main() -> None:
     except Exception:  # the last resort: a bug, not a user error
         logging.getLogger("etl").exception("internal error")
         sys.exit(EXIT_INTERNAL_ERROR)
+
+
+from etl.linkage.cli import tokens  # noqa: E402 - the group registers after the core commands
+
+cli.add_command(tokens)

@@ -130,10 +130,16 @@ def load_codes(vocab_dir: Path) -> Codes:
 
 @dataclass(frozen=True)
 class Person:
-    mbi: str
+    mbi: str  # "" for a Patient without an MBI identifier
     birth_date: date
     gender: str  # FHIR administrative gender
     sex_code: str  # 1 male, 2 female (CCLF BENE_SEX_CD), for fake names
+    # Set by the overlapping populations of etl/linkage/synth.py; drawn when None.
+    first_name: str | None = None
+    last_name: str | None = None
+    old_last_name: str | None = None  # listed as an `old` name (a name change)
+    place: fake.Place | None = None
+    truth_id: str = ""
 
 
 @dataclass
@@ -177,6 +183,7 @@ class _Builder:
         self.first = Export()  # export-1 versions that differ from the final ones
         self.later: list[Resource] = []  # export-2 (newer versions)
         self.removed: list[tuple[str, str]] = []  # deleted in export-2
+        self.patient_ids: list[tuple[Person, str]] = []
         self.practitioners = [self._practitioner() for _ in range(8)]
         self.organizations = [self._organization(index) for index in range(4)]
 
@@ -208,6 +215,10 @@ class _Builder:
         race = rng.choice(_RACES)
         ethnicity = _ETHNICITIES[1] if rng.random() < 0.15 else _ETHNICITIES[0]
         name = fake.name(rng, person.sex_code)
+        if person.last_name:
+            name = fake.Name(person.first_name or name.first, name.middle, person.last_name)
+        if person.place is not None:
+            address = fake.Address(address.line_1, address.line_2, person.place, address.zip4)
         patient: Resource = {
             "resourceType": "Patient",
             "id": self.uuid(),
@@ -225,15 +236,17 @@ class _Builder:
                     {"url": "text", "valueString": ethnicity[1]}]},
             ],
             "identifier": [
-                {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                                      "code": "MC"}]},
-                 "system": MBI_SYSTEM, "value": person.mbi},
+                *([{"type": {"coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MC"}]},
+                    "system": MBI_SYSTEM, "value": person.mbi}] if person.mbi else []),
                 {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
                                       "code": "MR"}]},
                  "system": "urn:oid:2.16.840.1.113883.19.5",
                  "value": f"MRN{rng.randint(1, 10**8):08d}"},
             ],
-            "name": [{"use": "official", "family": name.last, "given": [name.first]}],
+            "name": [{"use": "official", "family": name.last, "given": [name.first]},
+                     *([{"use": "old", "family": person.old_last_name, "given": [name.first]}]
+                       if person.old_last_name else [])],
             "gender": person.gender,
             "birthDate": person.birth_date.isoformat(),
             "address": [self._address(address)],
@@ -251,6 +264,7 @@ class _Builder:
         rng = self.rng
         patient = self.patient(person)
         patient_id = patient["id"]
+        self.patient_ids.append((person, patient_id))
         first = self._day(self.start, self.start + timedelta(days=300))
         day = first
         encounters: list[tuple[Resource, date, date]] = []
@@ -751,6 +765,8 @@ class Truth:
     paid_total: Decimal
     resources: dict[str, int]
     staging_rows: int
+    # Patient.id -> Person.truth_id (overlapping populations only; not in truth.json).
+    patient_truth: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> str:
         return json.dumps({"parameters": self.parameters, "tables": self.tables,
@@ -759,13 +775,17 @@ class Truth:
 
 
 def generate(out_dir: Path, patients: int = 100, seed: int = 1, cclf_dir: Path | None = None,
-             vocab_dir: Path | None = None, start: date = date(2021, 1, 1)) -> Truth:
-    """Write export-1/, export-2/ and truth.json into `out_dir`; return the truth."""
+             vocab_dir: Path | None = None, start: date = date(2021, 1, 1),
+             people: list[Person] | None = None) -> Truth:
+    """Write export-1/, export-2/ and truth.json into `out_dir`; return the truth. With
+    `people` (etl/linkage/synth.py), those are the patients, and the truth's
+    `patient_truth` maps each Patient.id to its person's truth_id."""
     if patients < 1:
         raise ConfigError("synthetic FHIR needs at least 1 patient")
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     codes = load_codes(vocab_dir or project_folder("vocab") / "demo")
-    people = people_from_cclf(cclf_dir) if cclf_dir else _people(rng, patients)
+    if people is None:
+        people = people_from_cclf(cclf_dir) if cclf_dir else _people(rng, patients)
     builder = _Builder(rng, codes, start)
     for person in people:
         builder.person_record(person)
@@ -795,6 +815,8 @@ def generate(out_dir: Path, patients: int = 100, seed: int = 1, cclf_dir: Path |
         paid_total=paid_total,
         resources={t: len(rs) for t, rs in sorted(final.items())},
         staging_rows=sum(counts_1.values()) + sum(counts_2.values()),
+        patient_truth={patient_id: person.truth_id for person, patient_id in builder.patient_ids
+                       if person.truth_id},
     )
     (out_dir / TRUTH_FILE).write_text(truth.as_json(), encoding="utf-8")
     return truth

@@ -464,15 +464,19 @@ class Truth:
         return f'{head[:-2]},\n "scenarios": [\n  {scenarios}\n ]\n}}\n'
 
 
-def generate(out_dir: Path, claims: int, seed: int, vocab_dir: Path | None = None) -> Truth:
-    """Write the 837 and 835 files for `claims` claims into `out_dir`, plus truth.json."""
+def generate(out_dir: Path, claims: int, seed: int, vocab_dir: Path | None = None,
+             members: list[tuple[Member, list[Dependent]]] | None = None) -> Truth:
+    """Write the 837 and 835 files for `claims` claims into `out_dir`, plus truth.json.
+    `members` (etl/linkage/synth.py's overlapping populations) replaces the drawn ones;
+    claims go round the members, so `claims` >= len(members) bills each at least once."""
     if claims < 1:
         raise ConfigError("synthetic X12 needs at least one claim")
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     codes = Codes.load(vocab_dir or project_folder("vocab") / "demo")
     team = providers(rng)
-    members = _members(rng, max(3, claims // 3))
+    if members is None:
+        members = _members(rng, max(3, claims // 3))
     numbers = _Numbers()
     world = _World([], [], [])
     for number in range(claims):

@@ -1,5 +1,6 @@
 -- One row per CCLF beneficiary (current MBI) with OMOP-coded demographics
--- (docs/cclf_mapping.md, "Demographics"; CCLF8 BENE_SEX_CD and RTI BENE_RACE_CD).
+-- (docs/cclf_mapping.md, "Demographics"; CCLF8 BENE_SEX_CD and RTI BENE_RACE_CD), as of
+-- the delivery that listed them last (docs/linkage.md, "Demographics across sources").
 select
     'mbi' as id_system,
     current_mbi as person_key,
@@ -24,6 +25,7 @@ select
     zip5,
     fips_state_code || fips_county_code as county,
     city,
-    death_date
+    death_date,
+    last_delivery_date as demographics_as_of
 from {{ ref('int_beneficiaries__cclf') }}
 where birth_date is not null

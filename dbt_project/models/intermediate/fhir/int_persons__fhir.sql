@@ -75,7 +75,8 @@ select
     substring(coded.address ->> 'postalCode' from '^\d{5}') as zip5,
     coded.address ->> 'district' as county,
     coded.address ->> 'city' as city,
-    coded.death_date
+    coded.death_date,
+    coded.as_of_date as demographics_as_of
 from coded
 left join omb_races on coded.race_codes ->> 0 = omb_races.code
 left join bfd_races on coded.bfd_race_code = bfd_races.code

@@ -24,5 +24,6 @@ select
     left(zip, 5) as zip5,
     cast(null as text) as county,
     city,
-    cast(null as date) as death_date
+    cast(null as date) as death_date,
+    cast(coalesce(group_created_at, interchange_created_at) as date) as demographics_as_of
 from latest
