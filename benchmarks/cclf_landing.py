@@ -10,10 +10,12 @@ the same lines go through:
 
   raw COPY      the fixed-width lines as they are into a one-text-column table: the
                 floor (no parsing, no typing, narrowest rows);
-  typed COPY    the already parsed rows (CSV written beforehand, not timed) into the
-                stg_cclf table: what PostgreSQL alone needs for typed rows;
-  parse + COPY  etl's landing core on bytes in memory: iter_parsed_batches, the
-                lineage columns, copy_arrow, one transaction (as etl/landing.py);
+  typed COPY    the already parsed rows (encoded beforehand, not timed) into the
+                stg_cclf table, as CSV and in binary form: what PostgreSQL alone needs
+                for typed rows;
+  parse + COPY  etl's landing core on bytes in memory, one batch after the other:
+                iter_parsed_batches, the lineage columns, encode_arrow, send_copy, one
+                transaction (land_unit also overlaps parsing with COPY);
   land_unit     etl.landing.land_unit on a delivery (CCLF0 + the file) on disk, as a
                 folder and as a zip: sha256, CCLF0 reconciliation, parse, COPY,
                 manifest, commit (discovery included).
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import statistics
 import tempfile
 import time
@@ -38,7 +39,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from benchmarks.bench_support import (
     ServerCpu,
@@ -51,6 +51,7 @@ from benchmarks.bench_support import (
     postgres,
     server_settings,
     table,
+    timed,
     warehouse_at,
 )
 from etl.landing import _with_lineage, land_unit
@@ -61,9 +62,9 @@ from etl.sources.cclf.package import discover
 from etl.sources.cclf.parse import iter_parsed_batches
 from etl.sources.cclf.records import format_summary
 from etl.sources.cclf.source import CclfSource
-from etl.sources.cclf.summary import count_records
+from etl.sources.cclf.summary import count_records_in
 from etl.sources.cclf.synth import generate
-from etl.warehouse import Warehouse, copy_arrow
+from etl.warehouse import CopyPayload, Warehouse, column_types, encode_arrow, send_copy
 
 _COPY_CHUNK = 8 * 1024 * 1024  # as etl.warehouse
 _LOAD_ID = -1  # lineage value for the direct COPY paths (no etl.load row needed)
@@ -143,45 +144,38 @@ def raw_copy(warehouse: Warehouse, sample: Sample) -> float:
     return time.perf_counter() - start  # the with block committed
 
 
-def typed_csv(sample: Sample) -> tuple[bytes, list[str]]:
-    """The parsed rows with lineage as CSV, exactly as copy_arrow writes them."""
-    buffer, columns = io.BytesIO(), []
-    for parsed in iter_parsed_batches(sample.data, sample.layout, sample.member_name):
-        rows = _with_lineage(_batch(sample, parsed.table), _LOAD_ID)
-        pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False))
-        columns = rows.column_names
-    return buffer.getvalue(), columns
+def encoded(sample: Sample, types: dict[str, str] | None) -> list[CopyPayload]:
+    """The parsed rows with lineage, encoded as landing encodes them (binary with the
+    table's column types, CSV without)."""
+    return [encode_arrow(_staging(sample), _with_lineage(_batch(sample, parsed.table), _LOAD_ID),
+                         types)
+            for parsed in iter_parsed_batches(sample.data, sample.layout, sample.member_name)]
 
 
-def typed_copy(warehouse: Warehouse, sample: Sample, csv: bytes, columns: list[str]) -> float:
-    names = ", ".join(f'"{name}"' for name in columns)
+def typed_copy(warehouse: Warehouse, payloads: list[CopyPayload]) -> float:
     start = time.perf_counter()
-    with connect(warehouse) as conn, conn.cursor() as cursor, cursor.copy(
-        f"copy {_staging(sample)} ({names}) from stdin with (format csv)"
-    ) as copy:
-        view = memoryview(csv)
-        for at in range(0, len(view), _COPY_CHUNK):
-            copy.write(view[at:at + _COPY_CHUNK])
+    with connect(warehouse) as conn:
+        for payload in payloads:
+            send_copy(conn, payload)
     return time.perf_counter() - start
 
 
-def parse_and_copy(warehouse: Warehouse, sample: Sample, parts: dict[str, float]) -> float:
-    """etl/landing.py's inner loop on bytes in memory, with its time split."""
+def parse_and_copy(warehouse: Warehouse, sample: Sample, types: dict[str, str],
+                   parts: dict[str, float]) -> float:
+    """etl/landing.py's steps on bytes in memory, one after the other, with their time."""
     start = time.perf_counter()
     with connect(warehouse) as conn:
         batches = iter_parsed_batches(sample.data, sample.layout, sample.member_name)
         while True:
-            tick = time.perf_counter()
-            parsed = next(batches, None)
-            parts["parse"] = parts.get("parse", 0.0) + time.perf_counter() - tick
+            with timed(parts, "parse"):
+                parsed = next(batches, None)
             if parsed is None:
                 break
-            tick = time.perf_counter()
-            rows = _with_lineage(_batch(sample, parsed.table), _LOAD_ID)
-            copy_arrow(conn, _staging(sample), rows)
-            parts["lineage + csv + COPY"] = (
-                parts.get("lineage + csv + COPY", 0.0) + time.perf_counter() - tick
-            )
+            with timed(parts, "lineage + encode"):
+                rows = _with_lineage(_batch(sample, parsed.table), _LOAD_ID)
+                payload = encode_arrow(_staging(sample), rows, types)
+            with timed(parts, "COPY"):
+                send_copy(conn, payload)
         tick = time.perf_counter()
     parts["commit"] = parts.get("commit", 0.0) + time.perf_counter() - tick
     return time.perf_counter() - start
@@ -237,22 +231,24 @@ def measure_file(warehouse: Warehouse, sample: Sample, repeat: int,
     execute(warehouse, "create schema if not exists bench",
             "drop table if exists bench.raw_lines",
             "create table bench.raw_lines (line text)")
-    csv, columns = typed_csv(sample)
+    with connect(warehouse) as conn:
+        types = column_types(conn, "stg_cclf")[str(sample.layout.staging_table)]
+    csv, binary = encoded(sample, None), encoded(sample, types)
     folder, zipped = write_delivery(sample, work, zipped=False), write_delivery(
         sample, work, zipped=True)
-    offline = offline_parts(sample, folder)
+    offline = offline_parts(sample, folder, types)
 
     def empty() -> None:
         execute(warehouse, "truncate bench.raw_lines", f"truncate {_staging(sample)}")
         checkpoint(warehouse)
 
     runs: list[tuple[Measured, Callable[[Measured], float]]] = [
-        (Measured("raw COPY (1 text column)"), lambda m: raw_copy(warehouse, sample)),
-        (Measured("typed COPY (pre-parsed CSV)"),
-         lambda m: typed_copy(warehouse, sample, csv, columns)),
-        (Measured("parse + COPY (landing core)"),
-         lambda m: parse_and_copy(warehouse, sample, m.parts)),
-        (Measured("land_unit, folder delivery"), lambda m: land_delivery(warehouse, folder)[0]),
+        (Measured(RAW), lambda m: raw_copy(warehouse, sample)),
+        (Measured("typed COPY, CSV (pre-encoded)"), lambda m: typed_copy(warehouse, csv)),
+        (Measured("typed COPY, binary (pre-encoded)"),
+         lambda m: typed_copy(warehouse, binary)),
+        (Measured(CORE), lambda m: parse_and_copy(warehouse, sample, types, m.parts)),
+        (Measured(FOLDER), lambda m: land_delivery(warehouse, folder)[0]),
         (Measured("land_unit, zip delivery"), lambda m: land_delivery(warehouse, zipped)[0]),
     ]
     server = ServerCpu(warehouse)
@@ -272,7 +268,12 @@ def measure_file(warehouse: Warehouse, sample: Sample, repeat: int,
     return results, offline
 
 
-def offline_parts(sample: Sample, folder: Path) -> dict[str, float]:
+RAW = "raw COPY (1 text column)"
+CORE = "parse + COPY (landing core, serial)"
+FOLDER = "land_unit, folder delivery"
+
+
+def offline_parts(sample: Sample, folder: Path, types: dict[str, str]) -> dict[str, float]:
     """The CPU pieces of land_unit, measured without a database (best of 3)."""
     def best(action: Callable[[], object]) -> float:
         times = []
@@ -293,19 +294,20 @@ def offline_parts(sample: Sample, folder: Path) -> dict[str, float]:
         "read file from disk": best(member.read_bytes),
         "read file from zip (inflate)": best(zipped.read_bytes),
         "sha256": best(lambda: hashlib.sha256(sample.data).hexdigest()),
-        "CCLF0 count_records": best(lambda: count_records(io.BytesIO(sample.data))),
+        "CCLF0 count (count_records_in)": best(lambda: count_records_in(sample.data)),
         "parse (iter_parsed_batches)": best(
             lambda: list(iter_parsed_batches(sample.data, sample.layout, sample.member_name))),
-        "Arrow -> CSV (write_csv)": best(
-            lambda: [pa_csv.write_csv(t, io.BytesIO(),
-                                      pa_csv.WriteOptions(include_header=False))
-                     for t in tables]),
+        "Arrow -> CSV (encode_arrow)": best(
+            lambda: [encode_arrow(_staging(sample), t) for t in tables]),
+        "Arrow -> binary (encode_arrow)": best(
+            lambda: [encode_arrow(_staging(sample), t, types) for t in tables]),
     }
 
 
 def report(sample: Sample, results: list[Measured], offline: dict[str, float],
            repeat: int) -> str:
-    floor = results[0].rate
+    by_path = {m.path: m for m in results}
+    floor = by_path[RAW].rate
     mb = len(sample.data) / 1e6
     rows = [
         (m.path, m.median, min(m.seconds), round(m.rate), mb / m.median, m.rate / floor,
@@ -321,13 +323,13 @@ def report(sample: Sample, results: list[Measured], offline: dict[str, float],
                "client CPU s", "server CPU s"], rows),
         "",
         "where parse + COPY spends its time (mean per run):",
-        table(["part", "s"], [(k, v) for k, v in results[2].parts.items()]),
+        table(["part", "s"], [(k, v) for k, v in by_path[CORE].parts.items()]),
         "",
         "the CPU pieces of land_unit, no database (best of 3):",
         table(["piece", "s", "rows/s"],
               [(k, v, round(sample.rows / v)) for k, v in offline.items()]),
     ]
-    verdict = results[3].rate / floor
+    verdict = by_path[FOLDER].rate / floor
     lines.append(f"\nland_unit (folder) at {verdict:.2f}x the raw COPY rate: target >= 0.50 -> "
                  + ("met" if verdict >= 0.5 else "MISSED"))
     return "\n".join(lines)
@@ -335,8 +337,9 @@ def report(sample: Sample, results: list[Measured], offline: dict[str, float],
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", default="CCLF5,CCLF1",
-                        help="CCLF file ids to measure, comma-separated (default CCLF5,CCLF1)")
+    parser.add_argument("--files", nargs="+", default=["CCLF5,CCLF1"],
+                        help="CCLF file ids to measure, by spaces or commas (default CCLF5 "
+                             "CCLF1)")
     parser.add_argument("--rows", type=int, default=1_000_000, help="lines per file")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--beneficiaries", type=int, default=2_000,
@@ -350,8 +353,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_all(args: argparse.Namespace, work: Path) -> None:
-    samples = [build_sample(file_id.strip().upper(), args.rows, args.beneficiaries, work)
-               for file_id in args.files.split(",")]
+    file_ids = [name.strip().upper() for names in args.files for name in names.split(",")]
+    samples = [build_sample(file_id, args.rows, args.beneficiaries, work)
+               for file_id in file_ids if file_id]
     with postgres(args.durable) as url:
         warehouse = warehouse_at(url)
         upgrade_to_head(warehouse)

@@ -9,17 +9,30 @@ same source (same name and sha256) is skipped.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from queue import Empty, Full, Queue
+from typing import TypeVar
 
 import pyarrow as pa
 
 from etl import manifest
-from etl.sources.base import Batch, Reject, Source, Unit, UnitRejected
-from etl.warehouse import Warehouse, copy_arrow
+from etl.sources.base import Batch, InputFile, Reject, Source, Unit, UnitRejected
+from etl.warehouse import ColumnTypes, CopyPayload, Warehouse, column_types, encode_arrow, send_copy
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A unit's files are read once and kept for the source to parse while their sizes add up
+# to at most this; files past it are read again when parsed (bounds memory on a huge
+# delivery).
+KEEP_BYTES = 4 * 1024**3
+# Batches encoded ahead of the one being sent: one keeps both cores busy (below).
+_READ_AHEAD = 1
 
 
 @dataclass
@@ -35,8 +48,86 @@ class LoadOutcome:
 def _with_lineage(batch: Batch, load_id: int) -> pa.Table:
     rows = batch.rows
     count = rows.num_rows
-    rows = rows.add_column(0, "file_name", pa.array([batch.file_name] * count, pa.string()))
-    return rows.add_column(0, "load_id", pa.array([load_id] * count, pa.int64()))
+    rows = rows.add_column(0, "file_name", pa.repeat(pa.scalar(batch.file_name), count))
+    return rows.add_column(0, "load_id", pa.repeat(pa.scalar(load_id, pa.int64()), count))
+
+
+def _fingerprint(files: list[InputFile], keep_bytes: int = KEEP_BYTES) -> list[tuple[str, str]]:
+    """(name, sha256) of each file, keeping the bytes read for them within `keep_bytes`."""
+    keys, kept = [], 0
+    for file in files:
+        keys.append((file.name, file.sha256))
+        kept += file.size_bytes
+        if kept > keep_bytes:
+            file.release()
+    return keys
+
+
+def _encoded(source: Source, unit: Unit, load_id: int,
+             types: ColumnTypes) -> Iterator[tuple[Batch, CopyPayload]]:
+    """The unit's batches with their lineage columns, each encoded for COPY (in binary
+    form where the staging table's column `types` allow, see `encode_arrow`)."""
+    for batch in source.read(unit):
+        table = f"{source.staging_schema}.{batch.table}"
+        rows = _with_lineage(batch, load_id)
+        yield batch, encode_arrow(table, rows, types.get(batch.table))
+
+
+@contextmanager
+def _read_ahead(items: Iterator[T], depth: int = _READ_AHEAD) -> Iterator[Iterator[T]]:
+    """`items`, produced in a worker thread up to `depth` items ahead of the consumer.
+
+    Landing is CPU-bound at both ends: parsing and encoding here, COPY in the server's
+    backend process. With 2 cores, preparing the next batch while the server takes the
+    previous one overlaps the two instead of running them one after the other (issue 3,
+    item 9). A worker's exception is raised to the consumer where its item would have
+    been; leaving the block early stops the worker and waits for it.
+    """
+    queue: Queue[tuple[str, object]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[str, object]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    break
+            else:
+                put(("end", None))
+        except BaseException as error:  # handed to the consumer as it is
+            put(("error", error))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    def consume() -> Iterator[T]:
+        while True:
+            kind, value = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                assert isinstance(value, BaseException)
+                raise value
+            yield value  # type: ignore[misc]  # an item of `items`
+
+    worker = threading.Thread(target=work, name="landing-read-ahead", daemon=True)
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        while worker.is_alive():
+            with suppress(Empty):
+                queue.get(timeout=0.1)  # unblock a pending put
 
 
 def _quarantine(conn: object, load_id: int, rejects: list[Reject]) -> None:
@@ -66,11 +157,23 @@ def land_unit(warehouse: Warehouse, source: Source, unit: Unit, run_id: int | No
     """Land one unit; returns what happened. Never raises for bad input in the unit."""
     if unit.rejection:
         return _record_rejection(warehouse, source, unit, run_id, unit.rejection)
-    keys = [(f.name, f.sha256) for f in unit.files]
+    try:
+        return _land(warehouse, source, unit, run_id, on_rows)
+    finally:
+        for file in unit.files:
+            file.release()
+
+
+def _land(warehouse: Warehouse, source: Source, unit: Unit, run_id: int | None,
+          on_rows: Callable[[int], None] | None) -> LoadOutcome:
+    keys = _fingerprint(unit.files)
     already = manifest.landed_files(warehouse, source.name, keys)
     if already and already == set(keys):
         return LoadOutcome(unit.name, "skipped", reason="every file was landed before")
     fresh = [f for f in unit.files if (f.name, f.sha256) not in already]
+    for file in unit.files:
+        if (file.name, file.sha256) in already:
+            file.release()
     work = Unit(unit.name, fresh, unit.sort_key, detail=unit.detail, handle=unit.handle)
     landed: dict[str, int] = defaultdict(int)
     per_file: dict[str, dict[str, object]] = {}
@@ -80,17 +183,18 @@ def land_unit(warehouse: Warehouse, source: Source, unit: Unit, run_id: int | No
             skipped = sorted(name for name, _ in already)
             load_id = manifest.insert_load(conn, run_id, source.name, unit.name, "landing",
                                            {**unit.detail, "skipped_files": skipped})
-            for batch in source.read(work):
-                staged = copy_arrow(conn, f"{source.staging_schema}.{batch.table}",
-                                    _with_lineage(batch, load_id))
-                _quarantine(conn, load_id, batch.rejects)
-                landed[batch.table] += staged
-                quarantined += len(batch.rejects)
-                info = per_file.setdefault(batch.file_name, {"rows": 0, "rejects": 0})
-                info.update(table=batch.table, rows=int(info["rows"]) + staged,
-                            rejects=int(info["rejects"]) + len(batch.rejects))
-                if on_rows:
-                    on_rows(staged)
+            types = column_types(conn, source.staging_schema)
+            with _read_ahead(_encoded(source, work, load_id, types)) as batches:
+                for batch, payload in batches:
+                    staged = send_copy(conn, payload)
+                    _quarantine(conn, load_id, batch.rejects)
+                    landed[batch.table] += staged
+                    quarantined += len(batch.rejects)
+                    info = per_file.setdefault(batch.file_name, {"rows": 0, "rejects": 0})
+                    info.update(table=batch.table, rows=int(info["rows"]) + staged,
+                                rejects=int(info["rejects"]) + len(batch.rejects))
+                    if on_rows:
+                        on_rows(staged)
             for file in fresh:
                 info = per_file.get(file.name, {})
                 manifest.record_file(conn, load_id, source.name, file.name, file.origin,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -43,19 +42,46 @@ class StagingTable:
 
 @dataclass
 class InputFile:
-    """One file of a unit: a name, where it came from, and how to read its bytes."""
+    """One file of a unit: a name, where it came from, and how to read its bytes.
+
+    `data()` reads the file once and keeps the bytes until `release()`; the sha256 and
+    the size come from that same read. Landing used to read a file for its sha256, again
+    for its size, and the source read it twice more (a zip member was inflated four times,
+    issue 3 item 9), so a source should parse from `data()` too.
+    """
 
     name: str
     origin: str
     read_bytes: Callable[[], bytes]
+    _data: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    _sha256: str | None = field(default=None, init=False, repr=False, compare=False)
+    _size: int | None = field(default=None, init=False, repr=False, compare=False)
 
-    @cached_property
+    def data(self) -> bytes:
+        """The file's bytes, read on first use and kept until `release()`."""
+        if self._data is None:
+            self._data = self.read_bytes()
+            self._sha256 = hashlib.sha256(self._data).hexdigest()
+            self._size = len(self._data)
+        return self._data
+
+    def release(self) -> None:
+        """Drop the kept bytes (the sha256 and size stay); `data()` reads again."""
+        self._data = None
+
+    @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.read_bytes()).hexdigest()
+        if self._sha256 is None:
+            self.data()
+        assert self._sha256 is not None
+        return self._sha256
 
-    @cached_property
+    @property
     def size_bytes(self) -> int:
-        return len(self.read_bytes())
+        if self._size is None:
+            self.data()
+        assert self._size is not None
+        return self._size
 
 
 @dataclass

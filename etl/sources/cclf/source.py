@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from etl.errors import BadInputError
 from etl.sources.base import Batch, InputFile, Reject, Unit, UnitRejected
 from etl.sources.cclf.layout import DEFAULT_IP_VERSION, SUMMARY_FILE_ID, layouts
-from etl.sources.cclf.package import Delivery, discover
+from etl.sources.cclf.package import Delivery, MemberFile, discover
 from etl.sources.cclf.parse import iter_parsed_batches
 from etl.sources.cclf.summary import SummaryEntry, reconcile_with_summary
 
@@ -65,6 +65,11 @@ def _missing_bcda_files(delivery: Delivery, summary: dict[str, SummaryEntry]) ->
     ]
 
 
+# Lines per landed batch. Landing COPYs one batch while the next is parsed (etl/landing.py):
+# smaller batches start the server sooner and keep it fed, at a few milliseconds each.
+LANDING_BATCH_LINES = 65_536
+
+
 class CclfSource:
     """Monthly CCLF zip packages (or extracted files) → stg_cclf.*."""
 
@@ -79,14 +84,21 @@ class CclfSource:
         return [_unit(delivery) for delivery in discover(input_dir)]
 
     def read(self, unit: Unit) -> Iterator[Batch]:
-        """Reconcile with CCLF0 (§2.7), then parse each file into typed batches."""
+        """Reconcile with CCLF0 (§2.7), then parse each file into typed batches.
+
+        Both read the unit's files through `InputFile.data()`, so a file (or zip member)
+        is read once for its sha256, the CCLF0 count and the parse; its bytes are let go
+        once it is parsed.
+        """
         delivery = unit.handle
         assert isinstance(delivery, Delivery)
+        files = {file.name: file for file in unit.files}
+        read = _reader(files)
         bcda_style = bool(delivery.parsed and delivery.parsed.bcda_style)
         # BCDA-style deliveries carry CCLF0, 8 and 9 only; CCLF0 still lists the rest.
         reconciliation = reconcile_with_summary(
             delivery, ip_version=None if bcda_style else self.ip_version,
-            require_listed_files=not bcda_style,
+            require_listed_files=not bcda_style, read=read,
         )
         problems = list(reconciliation.problems)
         if bcda_style:
@@ -94,16 +106,16 @@ class CclfSource:
         if problems:
             raise UnitRejected("; ".join(problems))
         file_layouts = layouts(self.ip_version)
-        wanted = {file.name for file in unit.files}
         for member in delivery.members:
-            if member.file_id == SUMMARY_FILE_ID or member.name not in wanted:
+            if member.file_id == SUMMARY_FILE_ID or member.name not in files:
                 continue
             layout = file_layouts[member.file_id]
             try:
-                data = member.read_bytes()
+                data = read(member)
             except BadInputError as error:
                 raise UnitRejected(str(error)) from error
-            for parsed in iter_parsed_batches(data, layout, member.name):
+            files[member.name].release()  # the batches below keep what they need
+            for parsed in iter_parsed_batches(data, layout, member.name, LANDING_BATCH_LINES):
                 yield Batch(
                     table=str(layout.staging_table),
                     file_name=member.name,
@@ -111,3 +123,14 @@ class CclfSource:
                     rejects=[Reject(member.name, r.line_number, r.field, r.reason, r.raw)
                              for r in parsed.rejects],
                 )
+            del data
+
+
+def _reader(files: dict[str, InputFile]) -> Callable[[MemberFile], bytes]:
+    """A member's bytes: from the unit's InputFile when it has one (read once, shared with
+    the sha256), else from the delivery (a file landed before, still counted for CCLF0)."""
+    def read(member: MemberFile) -> bytes:
+        file = files.get(member.name)
+        return file.data() if file is not None else member.read_bytes()
+
+    return read

@@ -18,6 +18,7 @@ missing final line ending is accepted and trailing empty lines are not records.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, NamedTuple
 
@@ -28,6 +29,7 @@ from etl.sources.cclf.layout import DEFAULT_IP_VERSION, SUMMARY_FILE_ID, layouts
 from etl.sources.cclf.package import Delivery, MemberFile
 
 _CHUNK_BYTES = 8 * 1024 * 1024
+_LF, _CR = 10, 13
 _HEADER_START = "File Number"
 
 
@@ -137,6 +139,62 @@ def count_records(stream: BinaryIO) -> RecordCount:
     return counter.finish()
 
 
+def count_records_in(data: bytes) -> RecordCount:
+    """`count_records` for bytes already in memory (the landing reads each file once).
+
+    A file whose lines all have the first line's length and ending is recognised from
+    a count of its line feeds and a strided check of where they are, without splitting
+    it into lines (splitting took 0.45 s per million CCLF5 lines); any other file is
+    counted line by line.
+    """
+    uniform = _uniform_count(data)
+    if uniform is not None:
+        return uniform
+    counter = _LineCounter()
+    for start in range(0, len(data), _CHUNK_BYTES):
+        counter.feed(data[start : start + _CHUNK_BYTES])
+    return counter.finish()
+
+
+def _uniform_count(data: bytes) -> RecordCount | None:
+    """The count of a file whose every line has the first one's length and ending, or None."""
+    end = _content_end(data)
+    first_newline = data.find(b"\n", 0, end)
+    if end == 0 or first_newline <= 0 or data[end - 1] == _CR:
+        return None
+    crlf = data[first_newline - 1] == _CR
+    stride = first_newline + 1
+    count, leftover = divmod(end + 1 + crlf, stride)
+    array = np.frombuffer(data, dtype=np.uint8, count=end)
+    if leftover or _line_feeds(array) != count - 1:
+        return None
+    if not (array[stride - 1 :: stride] == _LF).all():
+        return None
+    # Each line ends with CR LF (CRLF files), or no line ends with a CR (LF files; such a
+    # line would be one byte shorter to the line-by-line counter).
+    before_newline = array[stride - 2 :: stride] == _CR
+    if not (before_newline.all() if crlf else not before_newline.any()):
+        return None
+    return RecordCount(count, first_newline - crlf, 0, None, None)
+
+
+def _content_end(data: bytes) -> int:
+    """Length without the trailing line endings (LF or CR LF) that end no record."""
+    end = len(data)
+    while end and data[end - 1] == _LF:
+        end -= 1
+        if end and data[end - 1] == _CR:
+            end -= 1
+    return end
+
+
+def _line_feeds(array: np.ndarray) -> int:
+    """How many LF bytes; numpy a megabyte at a time is ~5x faster than bytes.count."""
+    step = 1 << 20
+    return sum(int(np.count_nonzero(array[at : at + step] == _LF))
+               for at in range(0, len(array), step))
+
+
 class _LineCounter:
     """Counts lines across chunk boundaries; empty lines at the end are not records."""
 
@@ -188,6 +246,7 @@ def reconcile_with_summary(
     *,
     ip_version: str | None = DEFAULT_IP_VERSION,
     require_listed_files: bool = True,
+    read: Callable[[MemberFile], bytes] | None = None,
 ) -> Reconciliation:
     """Check every file of `delivery` against its CCLF0 (IP v38 §2.7).
 
@@ -197,6 +256,9 @@ def reconcile_with_summary(
       (a mismatch usually means the files follow another IP version);
     - with `require_listed_files`, every file CCLF0 lists with records must be in the
       delivery. BCDA-style deliveries carry only CCLF0, 8 and 9: pass False for those.
+
+    `read` gives a member's bytes when the caller already holds them (landing parses the
+    same bytes afterwards); without it each member is streamed from its file or zip.
     """
     result = Reconciliation(delivery=delivery.name)
     if not delivery.ok:
@@ -209,27 +271,28 @@ def reconcile_with_summary(
         )
         return result
     try:
-        result.summary = parse_summary(summary_file.read_bytes(), summary_file.name)
+        data = read(summary_file) if read else summary_file.read_bytes()
+        result.summary = parse_summary(data, summary_file.name)
     except BadInputError as error:
         result.problems.append(str(error))
         return result
     for member in delivery.members:
         if member.file_id != SUMMARY_FILE_ID:
-            _check_member(member, result, ip_version)
+            _check_member(member, result, ip_version, read)
     if require_listed_files:
         result.problems.extend(_missing_files(delivery, result.summary))
     return result
 
 
-def _check_member(member: MemberFile, result: Reconciliation, ip_version: str | None) -> None:
+def _check_member(member: MemberFile, result: Reconciliation, ip_version: str | None,
+                  read: Callable[[MemberFile], bytes] | None) -> None:
     entry = result.summary.get(member.file_id)
     where = f"{member.short_id} in {member.name}"
     if entry is None:
         result.problems.append(f"{where}: not listed in CCLF0")
         return
     try:
-        with member.open() as stream:
-            counted = count_records(stream)
+        counted = count_records_in(read(member)) if read else _count_member(member)
     except BadInputError as error:
         result.problems.append(str(error))
         return
@@ -245,6 +308,11 @@ def _check_member(member: MemberFile, result: Reconciliation, ip_version: str | 
                 f"{where}: CCLF0 says records are {entry.record_length} bytes, the IP "
                 f"v{ip_version} layout is {expected} bytes (a file of another IP version?)"
             )
+
+
+def _count_member(member: MemberFile) -> RecordCount:
+    with member.open() as stream:
+        return count_records(stream)
 
 
 def _count_mismatch(entry: SummaryEntry, counted: RecordCount) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,12 @@ from etl.sources.cclf.layout import layouts
 from etl.sources.cclf.package import Delivery, discover
 from etl.sources.cclf.parse import parse_file
 from etl.sources.cclf.records import format_file, format_summary
-from etl.sources.cclf.summary import count_records, parse_summary, reconcile_with_summary
+from etl.sources.cclf.summary import (
+    count_records,
+    count_records_in,
+    parse_summary,
+    reconcile_with_summary,
+)
 
 MakeDelivery = Callable[..., Path]
 
@@ -179,6 +185,21 @@ def test_a_malformed_summary_names_line_and_field(
 def test_records_are_counted_as_the_parser_reads_lines(data: bytes, records: int, odd: int) -> None:
     counted = count_records(io.BytesIO(data))
     assert (counted.records, counted.odd_lines) == (records, odd)
+    assert count_records_in(data) == counted
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_counting_bytes_in_memory_agrees_with_streaming(seed: int) -> None:
+    """count_records_in's uniform-file shortcut gives what the line-by-line count gives."""
+    generator = random.Random(seed)
+    lines = [b"abc\n", b"abc\r\n", b"abcd\n", b"a\rc\n", b"\n", b"\r\n", b"abc\r"]
+    endings = [b"", b"\n", b"\r", b"\r\n", b"\n\n", b"abc"]
+    for _ in range(2_000):
+        uniform = generator.choice(lines[:2]) * generator.randint(0, 6)
+        mixed = b"".join(generator.choices(lines, k=generator.randint(0, 6)))
+        for body in (uniform, mixed):
+            data = body + generator.choice(endings)
+            assert count_records_in(data) == count_records(io.BytesIO(data)), data
 
 
 def test_counting_agrees_with_parsing_across_chunk_boundaries(
