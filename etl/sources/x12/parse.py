@@ -25,14 +25,14 @@ from etl.sources.x12.parse_837 import ClaimReader
 from etl.sources.x12.reader import ControlPolicy, TransactionSet, read_x12
 from etl.sources.x12.rows import Failure, SetRows, value
 from etl.sources.x12.tables import TABLES, TRANSACTION_SETS, X12Table
-from etl.sources.x12.typed import TypeFailure, type_rows
+from etl.sources.x12.typed import TypeFailure, arrow_schema, type_rows
 
 _TYPES = {"837P": "837P", "837I": "837I", "835": "835"}
 # Errors of a set named in a rejection message (the quarantine row lists them all).
 _SHOWN_ERRORS = 5
 # Segments per part of `parse_x12_parts` (about 1 MB of X12): large enough that the
 # per-part costs (typing ten tables) stay small, small enough to overlap with landing.
-PART_SEGMENTS = 40_000
+PART_SEGMENTS = 50_000
 
 
 @dataclass
@@ -272,6 +272,9 @@ def _typed_tables(out: SetRows) -> tuple[dict[str, pa.Table], list[Failure]]:
     tables: dict[str, pa.Table] = {}
     failures = list(out.failures)
     for table in TABLES:
+        if not out.rows(table):  # e.g. the 835 tables of an 837: nothing to type
+            tables[table.name] = arrow_schema(table).empty_table()
+            continue
         columns = out.rows(table).columns
         typed, problems = type_rows(table, columns)
         tables[table.name] = typed

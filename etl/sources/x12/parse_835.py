@@ -57,7 +57,12 @@ class RemittanceReader:
         self.payment_rows: list[tuple[str, int, dict[str, object]]] = []
         self.service: dict[str, object] | None = None
         self.warnings: list[str] = []
-        self.handlers: dict[tuple[str, str], Handler] = {
+
+    def handlers(self) -> dict[tuple[str, str], Handler]:
+        """(loop, segment id) -> what reads it. Made per read, not kept: bound methods
+        kept on the reader would make cycles that hold every row until the cycle
+        collector runs."""
+        return {
             ("ST", "BPR"): self.financial, ("ST", "TRN"): self.trace,
             ("ST", "REF"): self.receiver, ("ST", "DTM"): self.production_date,
             ("1000A", "N1"): self.party("payer"), ("1000A", "N3"): self.payer_address,
@@ -75,7 +80,7 @@ class RemittanceReader:
     def read(self, guide: Guide, segments: list[list[str]], first_position: int) -> Walk:
         """Place the set's segments in their loops (loops.py) and fill the rows of each,
         in one pass; the walk says what did not fit."""
-        walk = walk_and_read(guide, segments, first_position, self.sep, self.handlers)
+        walk = walk_and_read(guide, segments, first_position, self.sep, self.handlers())
         self.flush_payment()
         self.remittances.add(self.set_position, self.remittance)
         return walk

@@ -91,7 +91,6 @@ class ClaimReader:
         self.principal_diagnoses = 0  # HI ABK/BK codes of the open claim
         self.claim_lines: list[tuple[int, dict[str, object]]] = []
         self.line: dict[str, object] | None = None
-        self.handlers = self._handlers()
 
     def _handlers(self) -> dict[tuple[str, str], Handler]:
         handlers: dict[tuple[str, str], Handler] = {
@@ -131,7 +130,9 @@ class ClaimReader:
     def read(self, guide: Guide, segments: list[list[str]], first_position: int) -> Walk:
         """Place the set's segments in their loops (loops.py) and fill the rows of each,
         in one pass; the walk says what did not fit."""
-        walk = walk_and_read(guide, segments, first_position, self.sep, self.handlers)
+        # Made per read, not kept on the reader: bound methods kept there would make
+        # cycles that hold every row until the cycle collector runs.
+        walk = walk_and_read(guide, segments, first_position, self.sep, self._handlers())
         self.flush_claim()
         return walk
 
