@@ -77,8 +77,10 @@ class ParsedFile:
                 f"{tset.label} (to segment {tset.last_position}) rejected: "
                 + "; ".join(tset.errors),
                 record_ref=f"ST02={tset.control_number}"))
+        if not self.failures:
+            return found
         accepted = {tset.position for tset in self.accepted}
-        owners = _owner_labels(self.tables)
+        owners = _owner_labels(self.tables, self.failed_owners())
         by_owner: dict[int, list[Failure]] = {}
         for failure in self.failures:
             by_owner.setdefault(failure.owner, []).append(failure)
@@ -101,14 +103,18 @@ class ParsedFile:
         return "; ".join(reasons) or f"{self.file_name}: holds no transaction set"
 
 
-def _owner_labels(tables: dict[str, pa.Table]) -> dict[int, tuple[int, str]]:
-    """owner position -> (set position, `CLM01=... at segment N` / `CLP01=...`)."""
+def _owner_labels(tables: dict[str, pa.Table], owners: set[int]
+                  ) -> dict[int, tuple[int, str]]:
+    """owner position -> (set position, `CLM01=... at segment N` / `CLP01=...`), for the
+    given owners (claims and claim payments that failed)."""
+    wanted = pa.array(sorted(owners), pa.int32())
     labels: dict[int, tuple[int, str]] = {}
     for name, key, column, what in (("claims", "claim_position", "patient_control_number",
                                      "claim CLM01"),
                                     ("claim_payments", "clp_position",
                                      "patient_control_number", "claim payment CLP01")):
         rows = tables[name]
+        rows = rows.filter(pc.is_in(rows[key], value_set=wanted))
         for set_position, owner, number in zip(rows["set_position"].to_pylist(),
                                                rows[key].to_pylist(),
                                                rows[column].to_pylist(), strict=True):

@@ -168,7 +168,9 @@ class RemittanceReader:
             self.fail(position, "CAS01", f"adjustment group {group!r} is not CO, CR, OA, PI "
                       "or PR")
         service = self.service
-        for sequence in range(1, _CAS_TRIPLETS + 1):
+        # Triplet k starts at element 3k - 1: those the segment reaches (CAS02, 05, ...).
+        sent = min(_CAS_TRIPLETS, len(elements) // 3)
+        for sequence in range(1, sent + 1):
             first = 2 + (sequence - 1) * 3
             reason = value(elements, first)
             if reason is None:
