@@ -28,6 +28,7 @@ The same seed writes byte-identical packages: every draw comes from one
 from __future__ import annotations
 
 import calendar
+import hashlib
 import json
 import random
 import re
@@ -403,6 +404,16 @@ class Beneficiary:
 
     def address_at(self, index: int) -> fake.Address:
         return [address for start, address in self.addresses if start <= index][-1]
+
+    @property
+    def hicn(self) -> str | None:
+        """The Health Insurance Claim Number CMS used before MBIs (CCLF8 BENE_HIC_NUM), for
+        every third beneficiary: 9 digits and a beneficiary identification code (A, the
+        wage earner). Derived from the first MBI, so no random draw changes."""
+        if self.key % 3:
+            return None
+        digest = hashlib.sha256(self.mbis[0][1].encode()).hexdigest()
+        return f"{int(digest[:12], 16) % 10**9:09d}A"
 
 
 # Beneficiary stories: the first beneficiaries get one each, so a small run has them all;
@@ -1572,6 +1583,7 @@ def _cclf8(bene: Beneficiary, delivery: Delivery) -> Row:
     age = on.year - bene.dob.year - ((on.month, on.day) < (bene.dob.month, bene.dob.day))
     return {
         "bene_mbi_id": bene.mbi_at(delivery.index),
+        "bene_hic_num": bene.hicn,
         "bene_fips_state_cd": address.place.fips_state,
         "bene_fips_cnty_cd": address.place.fips_county,
         "bene_zip_cd": address.place.zip5,

@@ -214,6 +214,9 @@ def test_observation_periods_merge_claims_and_ehr_without_overlap(
 def test_summary_counts_persons_links_and_reviews(
         linked: dict[str, Any], warehouse: Warehouse, population: Population) -> None:
     summary = linkage_summary(warehouse)
+    print(f"\nlinkage summary: {summary['persons']} persons, {summary['source_combinations']}, "
+          f"linked by {summary['linked_by_method']}, keys matched by "
+          f"{summary['keys_matched_by']}, pending {summary['reviews']['pending']}")
     assert summary["persons"] == len(set(_person_ids(warehouse).values()))
     assert set(summary["persons_per_source"]) == {"cclf", "fhir", "x12"}
     assert summary["persons_per_source"]["cclf"] == len(population.truth["keys"]["cclf"])

@@ -36,17 +36,20 @@ def _rows(warehouse: Warehouse, sql: str, **params: object) -> list[Any]:
         return list(conn.execute(sa.text(sql), params))
 
 
-def _patient_export(folder: Path, mbi: str | None, birth: date, updated: str) -> Path:
-    """One Patient (no name: no tokens), with or without its MBI identifier."""
+def _patient_export(folder: Path, mbi: str | None, birth: date, updated: str,
+                    patient_id: str = PATIENT_ID, system: str = "us-mbi") -> Path:
+    """One Patient (no name: no tokens), with or without its MBI (or, with system
+    us-medicare, HICN) identifier."""
     folder.mkdir(parents=True)
     patient: dict[str, Any] = {
-        "resourceType": "Patient", "id": PATIENT_ID, "gender": "female",
+        "resourceType": "Patient", "id": patient_id, "gender": "female",
         "birthDate": birth.isoformat(), "meta": {"lastUpdated": updated},
         "identifier": [{"type": {"coding": [{"code": "MR"}]}, "system": "urn:oid:1.2.3",
-                        "value": "MRN-77"}],
+                        "value": f"MRN-{patient_id}"}],
     }
     if mbi:
-        patient["identifier"].append({"system": "http://hl7.org/fhir/sid/us-mbi", "value": mbi})
+        patient["identifier"].append({"system": f"http://hl7.org/fhir/sid/{system}",
+                                      "value": mbi})
     (folder / "Patient.000.ndjson").write_text(json.dumps(patient) + "\n")
     return folder
 
@@ -156,3 +159,22 @@ def test_tokens_exchanged_with_a_partner_link_back_to_the_same_persons(
     result = CliRunner(env={"ETL_LINKAGE_KEY_FILE": str(other)}).invoke(
         cli, [*base, "import", str(out), "--site", "elsewhere"], obj={})
     assert result.exit_code != 0 and "another key" in result.output
+
+
+def test_a_patient_known_by_the_old_hicn_joins_the_beneficiary(
+        cclf_dir: Path, warehouse: Warehouse, keyed: Settings, tmp_path: Path) -> None:
+    mbi, hicn, birth = _rows(warehouse, "select bene_mbi_id, bene_hic_num, bene_dob "
+                                        "from stg_cclf.beneficiary_demographics "
+                                        "where bene_hic_num is not null order by 1 limit 1")[0]
+    beneficiary = warehouse.scalar("select person_id from etl.person_crosswalk where "
+                                   "source = 'cclf' and id_system = 'hicn' and id_value = :h",
+                                   h=hicn)
+    assert beneficiary == warehouse.scalar(
+        "select person_id from etl.person_crosswalk where source = 'cclf' and id_value = :m",
+        m=mbi)
+    run(keyed, "fhir", _patient_export(tmp_path / "hicn", hicn, birth, "2024-03-01T00:00:00Z",
+                                       patient_id="hicn-patient", system="us-medicare"))
+    [(person_id, matched_by)] = _rows(
+        warehouse, "select person_id, matched_by from etl.person_crosswalk "
+                   "where source = 'fhir' and id_value = 'hicn-patient'")
+    assert (person_id, matched_by) == (beneficiary, "hicn")
