@@ -50,9 +50,11 @@ def tokens_compute(ctx: click.Context) -> None:
     """Compute the tokens of every source person with the site's key, then link persons
     (the next `etl run` publishes the links)."""
     from etl.identity import link_persons
+    from etl.linkage.tokens import LinkageKey
     from etl.pipeline import run_lock
 
     settings = _settings(ctx)
+    LinkageKey.from_settings(settings)  # no key, no tokens: say so before any work
     warehouse = _warehouse(ctx)
     _require_person_keys(warehouse)
     with run_lock(warehouse):

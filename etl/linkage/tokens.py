@@ -97,7 +97,7 @@ class LinkageKey:
     @classmethod
     def from_settings(cls, settings: Settings) -> LinkageKey:
         if settings.linkage_key_file is None:
-            raise ConfigError("no linkage key: set [linkage] key_file in etl.toml "
+            raise ConfigError("no linkage key: set linkage.key_file in etl.toml "
                               "(or ETL_LINKAGE_KEY_FILE)")
         return cls.from_file(settings.linkage_key_file)
 

@@ -129,6 +129,14 @@ def test_review_cli_prints_the_summary_without_identifiers(
         assert person.current_mbi not in result.output + text
         assert person.last not in result.output + text
 
+    compute = ["--database-url", keyed.database_url or "", "tokens", "compute"]
+    refused = CliRunner(env={"ETL_LINKAGE_KEY_FILE": ""}).invoke(cli, compute, obj={})
+    assert refused.exit_code != 0 and "no linkage key" in refused.output
+    done = CliRunner(env={"ETL_LINKAGE_KEY_FILE": str(keyed.linkage_key_file)}).invoke(
+        cli, compute, obj={})
+    assert done.exit_code == 0, done.output
+    assert "0 new tokens" in done.output  # the run already computed them all
+
 
 def test_tokens_exchanged_with_a_partner_link_back_to_the_same_persons(
         cclf_dir: Path, warehouse: Warehouse, keyed: Settings, tmp_path: Path) -> None:
