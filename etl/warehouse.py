@@ -196,18 +196,19 @@ def copy_arrow(conn: psycopg.Connection, table: str, rows: pa.Table) -> int:
 _BINARY_ROWS = 16_384  # rows per encoder call: short calls keep the COPY thread responsive
 _NUMERIC_POSITIVE, _NUMERIC_NEGATIVE = 0x0000, 0x4000
 _NBASE_DIGITS = 4  # numeric's digits are base 10000: four decimal digits each
+# Arrow types whose binary values are exactly those of a PostgreSQL type (decimals aside).
+_BINARY_TYPES = {
+    pa.int16(): "smallint", pa.int32(): "integer", pa.int64(): "bigint",
+    pa.date32(): "date", pa.bool_(): "boolean", pa.float64(): "double precision",
+    pa.string(): "text", pa.large_string(): "text",
+}
 
 
 def _binary_pair(arrow_type: pa.DataType, pg_type: str) -> bool:
     """Whether values of `arrow_type` go into a `pg_type` column in binary form unchanged."""
     if pa.types.is_decimal128(arrow_type):
         return pg_type.startswith("numeric") and arrow_type.scale >= 0
-    exact = {
-        pa.int16(): "smallint", pa.int32(): "integer", pa.int64(): "bigint",
-        pa.date32(): "date", pa.bool_(): "boolean", pa.float64(): "double precision",
-        pa.string(): "text", pa.large_string(): "text",
-    }
-    return exact.get(arrow_type) == pg_type
+    return _BINARY_TYPES.get(arrow_type) == pg_type
 
 
 def _binary_chunks(rows: pa.Table) -> tuple[bytes, ...]:
