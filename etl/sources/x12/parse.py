@@ -30,9 +30,10 @@ from etl.sources.x12.typed import TypeFailure, arrow_schema, type_rows
 _TYPES = {"837P": "837P", "837I": "837I", "835": "835"}
 # Errors of a set named in a rejection message (the quarantine row lists them all).
 _SHOWN_ERRORS = 5
-# Segments per part of `parse_x12_parts` (about 1 MB of X12): large enough that the
-# per-part costs (typing ten tables) stay small, small enough to overlap with landing.
-PART_SEGMENTS = 50_000
+# Segments per part of `parse_x12_parts` (about 2.5 MB of X12): large enough that the
+# per-part costs (typing and COPYing each table once more) stay small, small enough to
+# bound memory and let landing COPY one part while the next is parsed.
+PART_SEGMENTS = 100_000
 
 
 @dataclass
@@ -218,15 +219,16 @@ def parse_x12_parts(data: bytes, file_name: str,
     each, so that one part can land while the next is parsed. Envelopes are checked for
     the whole file first; every set is in exactly one part, with the same verdict and
     rows as `parse_x12` gives it. The first part carries the file's problems (and is
-    the only one, empty, when the file holds no set)."""
+    the only one, empty, when the file holds no set). The cycle collector stays paused
+    until the last part is made: the segments of the sets still to parse are hundreds of
+    thousands of lists it would otherwise scan again and again."""
     with _without_cycle_collection():
         read = read_x12(data, file_name, policy)
-    problems = read.file_problems
-    for sets in _parts(read.sets, part_segments):
-        with _without_cycle_collection():
+        problems = read.file_problems
+        for sets in _parts(read.sets, part_segments):
             part = _parse_sets(file_name, sets, problems, read.segment_count)
-        problems = []
-        yield part
+            problems = []
+            yield part
 
 
 def _parts(sets: list[TransactionSet], part_segments: int) -> Iterator[list[TransactionSet]]:

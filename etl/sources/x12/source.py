@@ -11,9 +11,6 @@ can land is rejected as a whole.
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,13 +105,14 @@ class X12Source:
         return parsed
 
     def parts(self, file: InputFile) -> Iterator[ParsedFile]:
-        """The file parsed in parts of whole sets (parse.parse_x12_parts), each parsed
-        in a thread while the previous one lands. Strict validation (pyx12) judges the
-        whole file at once, so it parses the file in one part."""
+        """The file parsed in parts of whole sets (parse.parse_x12_parts), one at a time
+        as landing asks for batches: landing reads ahead in a worker thread, so the next
+        part is parsed while the previous one is COPYed. Strict validation (pyx12) judges
+        the whole file at once, so it parses the file in one part."""
         options = self.options
         if options.validate_ig:
             return iter([self.parse(file)])
-        return _ahead(parse_x12_parts(_contents(file), file.name, options.control))
+        return parse_x12_parts(_contents(file), file.name, options.control)
 
     def read(self, unit: Unit) -> Iterator[Batch]:
         """Batches per part and table. A file none of whose sets is accepted is rejected
@@ -141,38 +139,3 @@ def _contents(file: InputFile) -> bytes:
         return file.read_bytes()
     except OSError as error:
         raise UnitRejected(f"{file.name}: cannot be read ({error})") from error
-
-
-_DONE = object()
-
-
-def _ahead(parts: Iterator[ParsedFile]) -> Iterator[ParsedFile]:
-    """Run `parts` in a thread, one part ahead of the caller: on two cores the next part
-    is parsed (Python) while the caller's part is written as CSV and COPYed (Arrow and
-    the server, outside Python's lock). Errors of the thread are raised here."""
-    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for part in parts:
-                if stop.is_set():
-                    return
-                handoff.put(part)
-            handoff.put(_DONE)
-        except BaseException as error:
-            handoff.put(error)
-
-    worker = threading.Thread(target=produce, name="x12-parse", daemon=True)
-    worker.start()
-    try:
-        while (item := handoff.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        while worker.is_alive():  # a worker waiting to hand over a part is let go
-            with contextlib.suppress(queue.Empty):
-                handoff.get_nowait()
-            worker.join(0.01)

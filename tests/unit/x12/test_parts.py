@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,7 +11,6 @@ from etl.sources.base import UnitRejected
 from etl.sources.x12 import SOURCE
 from etl.sources.x12.parse import ParsedFile, parse_x12, parse_x12_parts
 from etl.sources.x12.reader import ControlPolicy
-from etl.sources.x12.source import _ahead
 from tests.unit.x12.builders import a_professional_claim, a_remittance, an_institutional_claim
 
 
@@ -62,22 +60,3 @@ def test_a_file_rejected_in_every_part_names_every_reason(tmp_path: Path,
     with pytest.raises(UnitRejected) as raised:
         list(SOURCE.read(unit))
     assert str(raised.value).count("rejected") == 2
-
-
-def test_the_parsing_thread_hands_over_its_errors_and_stops_when_left() -> None:
-    def failing() -> Iterator[ParsedFile]:
-        yield parse_x12(_file(), "f.x12")
-        raise ValueError("broken part")
-
-    parts = _ahead(failing())
-    next(parts)
-    with pytest.raises(ValueError, match="broken part"):
-        next(parts)
-
-    def endless() -> Iterator[ParsedFile]:
-        while True:
-            yield parse_x12(b"", "f.x12")
-
-    left = _ahead(endless())
-    next(left)
-    left.close()  # returns: the thread is told to stop and let go
