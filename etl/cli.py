@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,9 @@ err_console = Console(stderr=True)
 
 # Documented exit codes (README "Exit codes"); EtlError subclasses carry theirs.
 EXIT_INTERNAL_ERROR = 70
+GATE_ORDER = {"landing": 0, "build": 1, "published": 2}
+# `etl runs` columns that must not be cut even at 80 columns (cron mail, pipes).
+RUNS_MIN_WIDTH = {"status": len("succeeded"), "source": len("check"), "published": 3}
 
 
 def _setup_logging(verbose: int) -> None:
@@ -202,44 +206,82 @@ def _require_schemas(warehouse: Any) -> None:
 # -- run -----------------------------------------------------------------------------------
 @cli.command()
 @click.option("--source", "source_name", required=True,
-              help="Which source the input holds: cclf (more as they are added).")
+              help="Which source the input holds: cclf, x12 or fhir.")
 @click.option("--input", "input_dir",
               type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder with the deliveries; default: [sources.NAME] input in etl.toml.")
+@click.option("--strict", is_flag=True,
+              help="x12 only: also validate every file against the full implementation "
+                   "guide with pyx12 (slow; needs the x12-strict extra). Same as ETL_X12_STRICT=1.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the run's outcome as JSON (for scripts) instead of progress.")
 @click.pass_context
-def run(ctx: click.Context, source_name: str, input_dir: Path | None, as_json: bool) -> None:
-    """Land new deliveries from INPUT, rebuild OMOP and publish it.
+def run(ctx: click.Context, source_name: str, input_dir: Path | None, strict: bool,
+        as_json: bool) -> None:
+    """Land new deliveries from INPUT, check them, rebuild OMOP, check it, publish it.
 
     Deliveries are processed oldest first; one already landed (same bytes) is skipped,
-    so re-running is safe. A rejected delivery lands nothing and makes the exit code
-    non-zero; the others still land and publish.
+    so re-running is safe. A delivery with bad input lands nothing (exit 3); a load that
+    fails gate 1 is rejected and does not flow on (exit 4); the others still land and
+    publish. A build that fails a fatal gate-2 check is not published (exit 4).
     """
+    from etl.errors import GateRejectedError
     from etl.pipeline import run as run_pipeline
 
     settings = _settings(ctx)
     folder = input_dir or settings.input_for(source_name)
+    if strict:
+        if source_name != "x12":
+            raise click.UsageError("--strict applies to --source x12 only")
+        os.environ["ETL_X12_STRICT"] = "1"
+    try:
+        if as_json:
+            result = run_pipeline(settings, source_name, folder,
+                                  on_step=logging.getLogger().debug)
+        else:
+            with _run_display() as (on_step, on_rows):
+                result = run_pipeline(settings, source_name, folder, on_step=on_step,
+                                      on_rows=on_rows)
+    except GateRejectedError as error:
+        if error.run_id is not None and not as_json:
+            _write_report(ctx, error.run_id)
+        raise
     if as_json:
-        result = run_pipeline(settings, source_name, folder, on_step=logging.getLogger().debug)
         click.echo(json.dumps({"run_id": result.run_id, "published": result.published,
                                "loads": [vars(load) for load in result.loads],
+                               "gates": result.gates,
                                "omop_counts": result.omop_counts,
                                "stage_seconds": result.stage_seconds}, default=str))
     else:
-        with _run_display() as (on_step, on_rows):
-            result = run_pipeline(settings, source_name, folder, on_step=on_step,
-                                  on_rows=on_rows)
         _print_counts(f"run {result.run_id}: published OMOP", result.omop_counts)
         _print_stages(result.stage_seconds)
-        from etl.report import write_run_report
+        for gate, verdict in result.gates.items():
+            console.print(f"gate {gate}: {verdict}", highlight=False)
+        _write_report(ctx, result.run_id)
+    _exit_for_rejections(result)
 
-        page = write_run_report(_warehouse(ctx), result.run_id, settings.reports)
-        console.print(f"report: {page}")
+
+def _write_report(ctx: click.Context, run_id: int) -> None:
+    from etl.report import write_run_report
+
+    page = write_run_report(_warehouse(ctx), run_id, _settings(ctx).reports)
+    console.print(f"report: {page}")
+
+
+def _exit_for_rejections(result: Any) -> None:
+    """Exit 4 when gate 1 rejected a load, 3 when a delivery was bad input; else return."""
+    from etl.errors import GateRejectedError
+
+    for load in result.rejected:
+        err_console.print(f"[bold red]rejected[/] {load.unit}: {load.reason}", highlight=False)
+    for load_id, reason in result.earlier_loads_rejected.items():
+        err_console.print(f"[bold red]rejected[/] load {load_id} (an earlier run's): {reason}",
+                          highlight=False)
+    by_gate = result.earlier_loads_rejected or any(
+        (load.reason or "").startswith("gate 1") for load in result.rejected)
+    if by_gate:
+        sys.exit(GateRejectedError.exit_code)
     if result.rejected:
-        for load in result.rejected:
-            err_console.print(f"[bold red]rejected[/] {load.unit}: {load.reason}",
-                              highlight=False)
         sys.exit(BadInputError.exit_code)
 
 
@@ -255,19 +297,46 @@ def runs(ctx: click.Context, as_json: bool, limit: int) -> None:
     if as_json:
         click.echo(json.dumps(history, default=str, indent=2))
         return
-    table = Table(title="runs")
-    for column in ("run", "status", "source", "started", "ended", "published", "loads"):
-        table.add_column(column)
+    table = Table(title="runs (etl runs --json for every detail)")
+    for column in ("run", "status", "source", "started", "took", "loads", "rows landed",
+                   "OMOP rows", "gates", "published"):
+        table.add_column(column, justify="right" if "rows" in column else "left",
+                         min_width=RUNS_MIN_WIDTH.get(column))
     for entry in history:
-        loads = entry["stats"].get("loads", []) if entry["stats"] else []
-        landed = sum(1 for load in loads if load.get("status") == "landed")
+        stats = entry["stats"] or {}
+        loads = stats.get("loads", [])
+        landed = [load for load in loads if load.get("status") == "landed"]
+        rows = sum(sum((load.get("rows") or {}).values()) for load in landed)
+        took = entry["ended_at"] - entry["started_at"] if entry["ended_at"] else None
+        gates = ", ".join(f"{gate} {verdict.split(':')[0]}"
+                          for gate, verdict in sorted(stats.get("gates", {}).items(),
+                                                      key=lambda item: GATE_ORDER[item[0]]))
         table.add_row(
-            str(entry["run_id"]), entry["status"], entry["source"] or "",
-            f"{entry['started_at']:%Y-%m-%d %H:%M:%S}",
-            f"{entry['ended_at']:%H:%M:%S}" if entry["ended_at"] else "",
-            "yes" if entry["published"] else "no", f"{landed}/{len(loads)} landed",
+            str(entry["run_id"]), entry["status"], entry["source"] or entry["command"],
+            f"{entry['started_at']:%Y-%m-%d %H:%M}",
+            f"{took.total_seconds():.0f}s" if took else "", f"{len(landed)}/{len(loads)}",
+            f"{rows:,}", f"{sum(stats.get('omop_counts', {}).values()):,}", gates,
+            "yes" if entry["published"] else "no",
         )
     console.print(table)
+
+
+@cli.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Run gate 2 (the DQD checks) on the published OMOP now; exit 4 on a fatal failure.
+
+    Results go to etl.dq_result under a run of its own (`etl runs` lists it) and to a
+    page in the reports folder. Nothing is published or changed.
+    """
+    from etl.errors import GateRejectedError
+    from etl.pipeline import check_published
+
+    outcome, page = check_published(_settings(ctx))
+    console.print(outcome.summary(), highlight=False)
+    console.print(f"report: {page}")
+    if not outcome.passed:
+        raise GateRejectedError("the published OMOP fails fatal gate-2 checks (above)")
 
 
 @cli.command()
@@ -400,21 +469,25 @@ def demo(ctx: click.Context) -> None:
 
 @contextmanager
 def _run_display() -> Iterator[tuple[Callable[[str], None], Callable[[int], None]]]:
-    """Steps as lines, and a live row counter with rows/s while deliveries land."""
+    """Steps as lines, and a live line for the current stage: its name, rows so far and
+    rows/s (landing: rows landed; dbt: rows each model wrote), and time elapsed."""
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                         TextColumn("{task.completed:>12,.0f} rows"),
                         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
                         console=console)
-    started = time.monotonic()
+    stage_started = [time.monotonic()]
     with progress:
-        task = progress.add_task("landing", total=None, rate="")
+        task = progress.add_task("starting", total=None, rate="")
 
         def on_step(message: str) -> None:
             progress.console.print(f"[bold]•[/] {message}", highlight=False)
+            if message.endswith(" …"):  # a stage starts (pipeline.StageClock)
+                stage_started[0] = time.monotonic()
+                progress.reset(task, description=message.removesuffix(" …"), rate="")
 
         def on_rows(count: int) -> None:
             done = progress.tasks[task].completed + count
-            rate = done / max(time.monotonic() - started, 1e-6)
+            rate = done / max(time.monotonic() - stage_started[0], 1e-6)
             progress.update(task, completed=done, rate=f"{rate:,.0f} rows/s")
 
         yield on_step, on_rows

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy.engine import URL
@@ -82,8 +83,12 @@ class DbtProject:
         }
         return env
 
-    def invoke(self, command: Sequence[str], dbt_vars: dict[str, object] | None = None) -> None:
-        """Run one dbt command (e.g. ["build", "--select", "omop"]) and raise on failure."""
+    def invoke(self, command: Sequence[str], dbt_vars: dict[str, object] | None = None,
+               on_rows: Callable[[int], None] | None = None) -> None:
+        """Run one dbt command (e.g. ["build", "--select", "omop"]) and raise on failure.
+
+        `on_rows` hears the rows each model wrote as it finishes (for progress displays).
+        """
         from dbt.cli.main import dbtRunner
 
         self.write_profile()
@@ -93,7 +98,7 @@ class DbtProject:
         saved = {key: os.environ.get(key) for key in self._environment()}
         os.environ.update(self._environment())
         try:
-            result = dbtRunner().invoke(args)
+            result = dbtRunner(callbacks=[_rows_callback(on_rows)] if on_rows else []).invoke(args)
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -110,3 +115,15 @@ class DbtProject:
         """`dbt docs serve` on localhost; blocks until interrupted."""
         self.invoke(["docs", "serve", "--port", str(port), "--host", "127.0.0.1",
                      "--no-browser"])
+
+
+def _rows_callback(on_rows: Callable[[int], None]) -> Callable[[Any], None]:
+    """A dbt event callback passing on the rows of every finished node (NodeFinished)."""
+
+    def callback(event: Any) -> None:
+        if event.info.name == "NodeFinished":
+            # adapter_response is a protobuf Struct: a mapping without .get
+            response = dict(event.data.run_result.adapter_response)
+            on_rows(int(response.get("rows_affected") or 0))
+
+    return callback

@@ -8,6 +8,7 @@ from etl.config import Settings
 from etl.migrate import upgrade_to_head
 from etl.paths import project_folder
 from etl.pipeline import run
+from etl.report import write_run_report
 from etl.sources.cclf.synth import generate
 from etl.vocab.load import load_vocabulary
 from etl.warehouse import Warehouse
@@ -32,8 +33,12 @@ def run_demo(settings: Settings, on_step: Callable[[str], None]) -> str:
     result = run(settings, "cclf", deliveries, on_step=on_step)
     filled = {table: rows for table, rows in result.omop_counts.items() if rows}
     lines = [f"  {table:22} {rows:>9,}" for table, rows in sorted(filled.items())]
+    gates = [f"  {gate:22} {verdict}" for gate, verdict in result.gates.items()]
+    page = write_run_report(warehouse, result.run_id, settings.reports)
     return (
         f"\nPublished OMOP (run {result.run_id}):\n" + "\n".join(lines) + "\n\n"
+        "Quality gates:\n" + "\n".join(gates) + "\n"
+        f"Run report:    {page}\n\n"
         f"Connect with:  psql {warehouse.display_url}\n"
         "Try:           select visit_concept_id, count(*), sum(total_paid)\n"
         "                 from omop.visit_occurrence v\n"

@@ -24,6 +24,10 @@ class GateRejectedError(EtlError):
 
     exit_code = 4
 
+    def __init__(self, message: str, run_id: int | None = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
 
 class LockHeldError(EtlError):
     """Another run holds the warehouse lock."""

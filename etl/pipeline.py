@@ -1,7 +1,10 @@
-"""The one path: discover → land → transform (dbt) → identity → transform → publish.
+"""The one path: discover → land → gate 1 → transform (dbt) → identity → transform →
+gate 2 → publish.
 
-Gate 1 (expectations on landed tables) and gate 2 (DQD checks on the build) slot in
-after landing and before publishing; see etl/quality/.
+Gate 1 (expectations on the landed staging rows) rejects failing loads: their rows stay
+in staging but do not flow on; the run goes on with the others and ends 'rejected'.
+Gate 2 (DQD checks on omop_build) blocks the publish when a fatal check fails: analysts
+keep the previous OMOP. See etl/quality/ and docs/quality.md.
 """
 
 from __future__ import annotations
@@ -16,12 +19,19 @@ from pathlib import Path
 from etl import manifest
 from etl.config import Settings
 from etl.dbt import DbtProject
-from etl.errors import EtlError, LockHeldError
+from etl.errors import EtlError, GateRejectedError, LockHeldError
 from etl.identity import assign_person_ids
 from etl.landing import LoadOutcome, land_unit
 from etl.migrate import current_revision, head_revision
-from etl.publish import complete_build_schema, publish, reset_build_schema
+from etl.publish import BUILD, LIVE, complete_build_schema, publish, reset_build_schema
 from etl.publish import rollback as rollback_published
+from etl.quality.outcome import GateOutcome
+from etl.quality.steps import (
+    LandingVerdict,
+    check_build,
+    check_pending_loads,
+    gate_folder,
+)
 from etl.sources.base import Source
 from etl.sources.registry import get_source
 from etl.warehouse import Warehouse, advisory_lock
@@ -41,10 +51,25 @@ class RunResult:
     omop_counts: dict[str, int] = field(default_factory=dict)
     published: bool = False
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # gate name -> its verdict line ('landing', 'build'), for `etl runs` and --json.
+    gates: dict[str, str] = field(default_factory=dict)
+    # Loads of earlier (crashed) runs that gate 1 rejected in this run: load_id -> reason.
+    earlier_loads_rejected: dict[int, str] = field(default_factory=dict)
 
     @property
     def rejected(self) -> list[LoadOutcome]:
         return [load for load in self.loads if load.status == "rejected"]
+
+    def apply_landing_verdict(self, verdict: LandingVerdict) -> None:
+        """Loads gate 1 rejected become rejected outcomes of this run."""
+        ours = {load.load_id: load for load in self.loads}
+        for load_id, reason in verdict.rejected.items():
+            if load_id in ours:
+                ours[load_id].status, ours[load_id].reason = "rejected", reason
+            else:
+                self.earlier_loads_rejected[load_id] = reason
+        self.gates["landing"] = _verdict_line(verdict.outcomes, len(verdict.checked_loads),
+                                              len(verdict.rejected))
 
 
 def _require_current_schemas(warehouse: Warehouse) -> None:
@@ -87,17 +112,19 @@ class StageClock:
 
 
 def build_omop(settings: Settings, warehouse: Warehouse, run_id: int | None,
-               clock: StageClock) -> None:
-    """dbt builds into omop_build around the identity step, then the build is completed."""
+               clock: StageClock, on_rows: Callable[[int], None] | None = None) -> None:
+    """dbt builds into omop_build around the identity step, then the build is completed.
+    `on_rows` hears the rows of each model as dbt finishes it."""
     dbt = DbtProject(settings, warehouse.url)
     reset_build_schema(warehouse)
     with clock.stage("dbt: staging and intermediate models"):
-        dbt.invoke(["build", "--select", IDENTITY_INPUTS])
+        dbt.invoke(["build", "--select", IDENTITY_INPUTS], on_rows=on_rows)
     with clock.stage("identity"):
         added = assign_person_ids(warehouse, run_id)
         clock.on_step(f"identity: {added:,} new identifiers in etl.person_crosswalk")
     with clock.stage("dbt: OMOP models"):
-        dbt.invoke(["build", "--exclude", IDENTITY_INPUTS])
+        dbt.invoke(["build", "--exclude", IDENTITY_INPUTS], on_rows=on_rows)
+    with clock.stage("keys and indexes"):
         complete_build_schema(warehouse)
 
 
@@ -129,19 +156,75 @@ def run(settings: Settings, source_name: str, input_dir: Path,
         clock = StageClock(on_step)
         try:
             land_all(warehouse, source, input_dir, run_id, result, clock, on_rows)
-            build_omop(settings, warehouse, run_id, clock)
+            with clock.stage("gate 1: landed rows"):
+                result.apply_landing_verdict(
+                    check_pending_loads(warehouse, run_id, settings.reports))
+            on_step(f"gate 1: {result.gates['landing']}")
+            build_omop(settings, warehouse, run_id, clock, on_rows)
+            with clock.stage("gate 2: OMOP build"):
+                build_gate = check_build(warehouse, BUILD, run_id, settings.reports)
+            result.gates["build"] = _verdict_line([build_gate])
+            on_step(f"gate 2: {result.gates['build']}")
+            if not build_gate.passed:
+                raise _blocked(build_gate, run_id)
             with clock.stage("publish"):
                 publish(warehouse)
             result.published = True
             result.omop_counts = warehouse.table_counts("omop")
+        except GateRejectedError as error:
+            result.stage_seconds = clock.seconds
+            manifest.finish_run(warehouse, run_id, "rejected", _stats(result), error=str(error))
+            raise
         except BaseException as error:
             result.stage_seconds = clock.seconds
             manifest.finish_run(warehouse, run_id, "failed", _stats(result), error=str(error))
             raise
         result.stage_seconds = clock.seconds
-        status = "rejected" if result.rejected else "succeeded"
+        status = "rejected" if result.rejected or result.earlier_loads_rejected else "succeeded"
         manifest.finish_run(warehouse, run_id, status, _stats(result), published=True)
         return result
+
+
+def check_published(settings: Settings) -> tuple[GateOutcome, Path]:
+    """Gate 2 on the published omop, as a run of its own ('check'), under the run lock."""
+    warehouse = Warehouse.from_settings(settings)
+    _require_current_schemas(warehouse)
+    if not warehouse.schema_exists(LIVE):
+        raise EtlError("nothing is published yet: run `etl run` first")
+    with run_lock(warehouse):
+        run_id = manifest.start_run(warehouse, "check", None, [LIVE])
+        try:
+            outcome = check_build(warehouse, LIVE, run_id, settings.reports, gate="published")
+        except BaseException as error:
+            manifest.finish_run(warehouse, run_id, "failed", {}, error=str(error))
+            raise
+        status = "succeeded" if outcome.passed else "rejected"
+        manifest.finish_run(warehouse, run_id, status,
+                            {"gates": {"published": _verdict_line([outcome])}})
+    return outcome, gate_folder(settings.reports, run_id) / "published.html"
+
+
+def _blocked(outcome: GateOutcome, run_id: int) -> GateRejectedError:
+    return GateRejectedError(
+        f"run {run_id}: not published, the OMOP build failed gate 2; the published OMOP "
+        f"is unchanged.\n{outcome.summary(limit=10)}", run_id=run_id)
+
+
+def _verdict_line(outcomes: list[GateOutcome], loads: int | None = None,
+                  rejected: int = 0) -> str:
+    """One line per gate for run history, e.g. 'passed: 2255 checks, 14 warnings'."""
+    if loads == 0:
+        return "nothing to check"
+    checks = sum(len(outcome.results) for outcome in outcomes)
+    blocking = sum(len(outcome.blocking) for outcome in outcomes)
+    warnings = sum(1 for outcome in outcomes for result in outcome.results
+                   if result.status in ("failed", "error") and not result.blocks)
+    scope = f" on {loads} load(s)" if loads is not None else ""
+    tail = f", {warnings} warning(s)" if warnings else ""
+    if blocking:
+        what = f", {rejected} load(s) rejected" if loads is not None else ", not published"
+        return f"failed{scope}: {blocking} of {checks} checks blocking{what}{tail}"
+    return f"passed{scope}: {checks} checks{tail}"
 
 
 def _describe(outcome: LoadOutcome) -> str:
@@ -162,4 +245,6 @@ def _stats(result: RunResult) -> dict[str, object]:
                   for o in result.loads],
         "omop_counts": result.omop_counts,
         "stage_seconds": result.stage_seconds,
+        "gates": result.gates,
+        "earlier_loads_rejected": result.earlier_loads_rejected,
     }

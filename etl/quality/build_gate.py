@@ -155,7 +155,7 @@ def run_build_gate(warehouse: Warehouse, schema: str, run_id: int | None,
                        for index, instance in enumerate(instances)]
     outcome.elapsed_s = time.perf_counter() - started
     record_results(warehouse, outcome)
-    log.info("%s", outcome.summary())
+    log.debug("%s", outcome.summary())
     return outcome
 
 

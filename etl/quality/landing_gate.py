@@ -155,7 +155,7 @@ def run_landing_gate(warehouse: Warehouse, source_name: str, load_ids: list[int]
         outcome.data_docs = data_docs_dir / "index.html"
         record_results(warehouse, outcome, run_ids={load.load_id: load.run_id for load in loads})
     outcome.elapsed_s = time.perf_counter() - started
-    log.info("%s", outcome.summary())
+    log.debug("%s", outcome.summary())
     return outcome
 
 

@@ -62,3 +62,10 @@ def test_vocab_load_needs_exactly_one_of_folder_or_demo(
     result = _invoke(warehouse, etl_home, "vocab", "load")
     assert result.exit_code == 2
     assert "either DIRECTORY or --demo" in result.output
+
+
+def test_strict_is_for_x12_only(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["run", "--source", "cclf", "--input", str(tmp_path), "--strict"])
+    assert result.exit_code == 2
+    assert "--strict applies to --source x12 only" in result.output

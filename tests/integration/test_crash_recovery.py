@@ -100,6 +100,33 @@ def test_kill_during_dbt(warehouse: Warehouse, settings: Settings, etl_home: Pat
     _assert_consistent(warehouse, settings, deliveries)
 
 
+@pytest.mark.parametrize("gate", ["landing", "build"])
+def test_kill_during_a_gate(warehouse: Warehouse, settings: Settings, etl_home: Path,
+                            deliveries: Path, gate: str) -> None:
+    """The gate's results wait on a lock held here, so the kill lands inside the gate:
+    gate 1 with the loads landed but unchecked, gate 2 with the build unpublished."""
+    runs_before = warehouse.scalar("select count(*) from etl.run")
+    with warehouse.raw_connection() as blocker:
+        if gate == "build":  # let gate 1 record its results first
+            process = _start_run(warehouse, etl_home, deliveries)
+            _wait_for(_activity(warehouse, "%omop_build%"), process, "dbt building omop_build")
+        blocker.execute("lock table etl.dq_result in exclusive mode")
+        if gate == "landing":
+            process = _start_run(warehouse, etl_home, deliveries)
+        _wait_for(_activity(warehouse, "insert into etl.dq_result%", waiting=True), process,
+                  f"gate {gate} recording its results")
+        published_before = warehouse.scalar("select count(*) from omop.person") \
+            if warehouse.schema_exists("omop") else None
+        _kill(process)
+        blocker.rollback()
+    assert warehouse.scalar("select count(*) from etl.run") == runs_before + 1
+    if published_before is not None:
+        assert warehouse.scalar("select count(*) from omop.person") == published_before
+    _assert_consistent(warehouse, settings, deliveries)
+    assert warehouse.scalar(
+        "select count(*) from etl.load where status = 'landed' and not (detail ? 'gate')") == 0
+
+
 def test_kill_during_publish(warehouse: Warehouse, settings: Settings, etl_home: Path,
                              deliveries: Path) -> None:
     # Hold a lock the publish transaction needs, so the kill lands inside it.

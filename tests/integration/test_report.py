@@ -206,11 +206,25 @@ def test_mapping_coverage_and_top_unmapped_codes_match_int_events(
         assert _row(unmapped, source, system, code)[3] == _n(records)
 
 
+def test_the_run_lists_its_gate_results(
+    reported: tuple[RunResult, Path, str], warehouse: Warehouse
+) -> None:
+    result, _, html = reported
+    summary = _tables(html)["gates"][0]
+    recorded = _rows(warehouse, "select gate, count(*) from etl.dq_result "
+                                "where run_id = :r group by 1", r=result.run_id)
+    assert {gate for gate, _ in recorded} == {"landing", "build"}
+    for gate, checks in recorded:
+        assert _row(summary, gate)[1] == _n(checks)
+
+
 def test_no_gate_results_is_said_plainly_and_recorded_results_are_listed(
     reported: tuple[RunResult, Path, str], warehouse: Warehouse, tmp_path: Path
 ) -> None:
-    result, _, html = reported
-    assert f"No gate results recorded for run {result.run_id}." in html
+    bare = manifest.start_run(warehouse, "run", "cclf", [])  # a run that checked nothing
+    manifest.finish_run(warehouse, bare, "failed", {}, error="stopped before its gates")
+    html = write_run_report(warehouse, bare, tmp_path).read_text()
+    assert f"No gate results recorded for run {bare}." in html
     with warehouse.engine.begin() as conn:
         conn.execute(sa.text(
             "insert into etl.dq_result (run_id, gate, check_name, table_name, field_name, "
@@ -219,8 +233,8 @@ def test_no_gate_results_is_said_plainly_and_recorded_results_are_listed(
             " 1234, 56789, 2.17, 0, 'fatal', 'failed'), "
             "(:r, 'build', 'measurePersonCompleteness', 'person', null, 0, 80, 0, 0, "
             " 'fatal', 'passed')"
-        ), {"r": result.run_id})
-    gates = _tables(write_run_report(warehouse, result.run_id, tmp_path).read_text())["gates"]
+        ), {"r": bare})
+    gates = _tables(write_run_report(warehouse, bare, tmp_path).read_text())["gates"]
     summary, failed = gates[0], gates[1]
     assert _row(summary, "build")[1:4] == ["2", "1", "1"]
     row = _row(failed, "build", "isForeignKey")

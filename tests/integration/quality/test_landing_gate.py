@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,11 +14,11 @@ from etl import manifest
 from etl.landing import land_unit
 from etl.quality import reject_failed_loads, run_landing_gate
 from etl.quality.formats import FORMATS, is_valid_npi
-from etl.sources.cclf.layout import layouts
 from etl.sources.cclf.synth import generate
 from etl.sources.registry import get_source
 from etl.synth import fake
 from etl.warehouse import Warehouse
+from tests.integration.quality.tamper import break_npi_check_digits
 
 BENEFICIARIES, MONTHS, SEED = 40, 2, 21
 BAD_SHARE = 0.3
@@ -96,35 +95,12 @@ def test_sql_conditions_match_the_python_validators(warehouse: Warehouse) -> Non
         assert found == {v: fmt.is_valid(v) for v in values}, name
 
 
-def _corrupt_npis(package: Path, out_dir: Path) -> set[int]:
-    """Copy `package` with the CCLF5 rendering NPI's check digit broken on BAD_SHARE of its
-    lines (lengths unchanged, so CCLF0 still reconciles); returns the changed line numbers."""
-    field = layouts()["CCLF5"].field("rndrg_prvdr_npi_num")
-    rng = random.Random(7)
-    changed: set[int] = set()
-    with zipfile.ZipFile(package) as source, \
-            zipfile.ZipFile(out_dir / package.name, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info)
-            if ".ZC5" in info.filename:
-                lines = data.decode("latin-1").split("\n")
-                for number, line in enumerate(lines, start=1):
-                    npi = line[field.offset:field.end].strip()
-                    if npi and rng.random() < BAD_SHARE:
-                        wrong = npi[:9] + str((int(npi[9]) + 1) % 10)
-                        lines[number - 1] = line[:field.offset] + wrong + line[field.end:]
-                        changed.add(number)
-                data = "\n".join(lines).encode("latin-1")
-            target.writestr(info, data)
-    return changed
-
-
 def test_bad_codes_reject_the_load_with_row_ids_and_no_phi(
         warehouse: Warehouse, deliveries: Path, landed: list[int], tmp_path: Path) -> None:
     package = sorted(deliveries.glob("*ZCY*.zip"))[0]
     folder = tmp_path / "redelivery"
     folder.mkdir()
-    changed = _corrupt_npis(package, folder)
+    changed = break_npi_check_digits(package, folder, BAD_SHARE)
     assert changed
     (load_id,) = _land(warehouse, folder)  # only the changed CCLF5 file is new
     docs = tmp_path / "docs"
