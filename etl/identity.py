@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 import psycopg
 
 from etl.config import Settings
-from etl.errors import ConfigError
 from etl.linkage import match
 from etl.warehouse import Warehouse
 
@@ -216,13 +215,6 @@ def link_persons(warehouse: Warehouse, run_id: int | None,
                  settings: Settings | None = None) -> IdentityResult:
     result = IdentityResult()
     key = None
-    if settings is None:
-        # pipeline.build_omop does not pass its settings (yet): the key file then comes
-        # from the environment / ./etl.toml, as `etl` read them.
-        try:
-            settings = Settings.from_env()
-        except ConfigError:
-            settings = None
     if settings is not None and settings.linkage_key_file is not None:
         from etl.linkage.tokens import LinkageKey, compute_tokens
 

@@ -120,7 +120,7 @@ def build_omop(settings: Settings, warehouse: Warehouse, run_id: int | None,
     with clock.stage("dbt: staging and intermediate models"):
         dbt.invoke(["build", "--select", IDENTITY_INPUTS], on_rows=on_rows)
     with clock.stage("identity"):
-        added = assign_person_ids(warehouse, run_id)
+        added = assign_person_ids(warehouse, run_id, settings)
         clock.on_step(f"identity: {added:,} new identifiers in etl.person_crosswalk")
     with clock.stage("dbt: OMOP models"):
         dbt.invoke(["build", "--exclude", IDENTITY_INPUTS], on_rows=on_rows)

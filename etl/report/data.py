@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from etl.errors import EtlError
+from etl.linkage.report import linkage_summary
 from etl.report.privacy import QUOTED_VALUE, VALUE_PLACEHOLDER, scrub, scrub_error
 from etl.warehouse import Warehouse
 
@@ -169,6 +170,11 @@ class Linkage:
     persons_in_several_sources: int = 0
     persons_per_source: dict[str, int] = field(default_factory=dict)
     identifiers: list[Identifiers] = field(default_factory=list)
+    # From etl.linkage.report.linkage_summary: persons by the set of sources that know
+    # them ("cclf+fhir"), cross-source persons by how they were linked, reviews pending.
+    source_combinations: dict[str, int] = field(default_factory=dict)
+    linked_by_method: dict[str, int] = field(default_factory=dict)
+    reviews_pending: dict[str, int] = field(default_factory=dict)
 
     @property
     def added_by_run(self) -> int:
@@ -437,6 +443,13 @@ def _linkage(conn: sa.Connection, run_id: int) -> Linkage:
     return linkage
 
 
+def _with_summary(linkage: Linkage, summary: dict[str, Any]) -> Linkage:
+    linkage.source_combinations = summary["source_combinations"]
+    linkage.linked_by_method = summary["linked_by_method"]
+    linkage.reviews_pending = summary["reviews"]["pending"]
+    return linkage
+
+
 def _loads(conn: sa.Connection, run: RunInfo) -> tuple[list[Load], list[LandedFile]]:
     loads = []
     for r in conn.execute(sa.text(
@@ -552,7 +565,7 @@ def collect(warehouse: Warehouse, run_id: int | None) -> ReportData:
             coverage=coverage,
             top_unmapped=top_unmapped,
             gates=_gates(conn, run.run_id),
-            linkage=_linkage(conn, run.run_id),
+            linkage=_with_summary(_linkage(conn, run.run_id), linkage_summary(warehouse)),
             loads=loads,
             files=files,
             quarantine=quarantine[:MAX_QUARANTINE_GROUPS],

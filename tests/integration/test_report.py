@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from etl import manifest
 from etl.config import Settings
 from etl.errors import EtlError
+from etl.linkage.report import linkage_summary
 from etl.paths import project_folder
 from etl.pipeline import RunResult, run
 from etl.report import write_run_report
@@ -246,7 +247,13 @@ def test_linkage_figures_match_the_person_crosswalk(
     reported: tuple[RunResult, Path, str], warehouse: Warehouse
 ) -> None:
     result, _, html = reported
-    per_source, identifiers = _tables(html)["linkage"]
+    per_source, identifiers, combinations, *_ = _tables(html)["linkage"]
+    summary = linkage_summary(warehouse)
+    for sources, persons in summary["source_combinations"].items():
+        assert _row(combinations, sources)[1] == _n(persons)
+    assert summary["source_combinations"]
+    if not summary["reviews"]["pending"]:
+        assert "No linkage conflict is pending review." in html
     for source, persons in _rows(warehouse, "select source, count(distinct person_id) "
                                             "from etl.person_crosswalk group by 1"):
         assert _row(per_source, source)[1] == _n(persons)

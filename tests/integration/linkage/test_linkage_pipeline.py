@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,19 +36,12 @@ class Population:
 
 
 @pytest.fixture(scope="module")
-def population(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Population]:
+def population(tmp_path_factory: pytest.TempPathFactory) -> Population:
     folder = tmp_path_factory.mktemp("overlap")
     generate_overlap(folder, beneficiaries=BENEFICIARIES, seed=SEED)
     key_file = folder / "linkage.key"
     key_file.write_text(secrets.token_hex(32))
-    # The pipeline reads the key as `etl` does (environment, etl.toml).
-    previous = os.environ.get("ETL_LINKAGE_KEY_FILE")
-    os.environ["ETL_LINKAGE_KEY_FILE"] = str(key_file)
-    yield Population(folder, json.loads((folder / "linkage_truth.json").read_text()), key_file)
-    if previous is None:
-        os.environ.pop("ETL_LINKAGE_KEY_FILE", None)
-    else:
-        os.environ["ETL_LINKAGE_KEY_FILE"] = previous
+    return Population(folder, json.loads((folder / "linkage_truth.json").read_text()), key_file)
 
 
 @pytest.fixture(scope="module")
