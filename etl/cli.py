@@ -277,9 +277,7 @@ def _exit_for_rejections(result: Any) -> None:
     for load_id, reason in result.earlier_loads_rejected.items():
         err_console.print(f"[bold red]rejected[/] load {load_id} (an earlier run's): {reason}",
                           highlight=False)
-    by_gate = result.earlier_loads_rejected or any(
-        (load.reason or "").startswith("gate 1") for load in result.rejected)
-    if by_gate:
+    if result.gate_rejected:
         sys.exit(GateRejectedError.exit_code)
     if result.rejected:
         sys.exit(BadInputError.exit_code)

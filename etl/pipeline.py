@@ -53,21 +53,26 @@ class RunResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     # gate name -> its verdict line ('landing', 'build'), for `etl runs` and --json.
     gates: dict[str, str] = field(default_factory=dict)
-    # Loads of earlier (crashed) runs that gate 1 rejected in this run: load_id -> reason.
-    earlier_loads_rejected: dict[int, str] = field(default_factory=dict)
+    # Every load gate 1 rejected in this run (load_id -> reason), this run's own and those
+    # an earlier, crashed run had landed.
+    gate_rejected: dict[int, str] = field(default_factory=dict)
 
     @property
     def rejected(self) -> list[LoadOutcome]:
         return [load for load in self.loads if load.status == "rejected"]
 
+    @property
+    def earlier_loads_rejected(self) -> dict[int, str]:
+        """Loads of earlier (crashed) runs that gate 1 rejected in this run."""
+        ours = {load.load_id for load in self.loads}
+        return {i: why for i, why in self.gate_rejected.items() if i not in ours}
+
     def apply_landing_verdict(self, verdict: LandingVerdict) -> None:
         """Loads gate 1 rejected become rejected outcomes of this run."""
-        ours = {load.load_id: load for load in self.loads}
-        for load_id, reason in verdict.rejected.items():
-            if load_id in ours:
-                ours[load_id].status, ours[load_id].reason = "rejected", reason
-            else:
-                self.earlier_loads_rejected[load_id] = reason
+        self.gate_rejected = dict(verdict.rejected)
+        for load in self.loads:
+            if load.load_id in self.gate_rejected:
+                load.status, load.reason = "rejected", self.gate_rejected[load.load_id]
         self.gates["landing"] = _verdict_line(verdict.outcomes, len(verdict.checked_loads),
                                               len(verdict.rejected))
 
@@ -180,7 +185,7 @@ def run(settings: Settings, source_name: str, input_dir: Path,
             manifest.finish_run(warehouse, run_id, "failed", _stats(result), error=str(error))
             raise
         result.stage_seconds = clock.seconds
-        status = "rejected" if result.rejected or result.earlier_loads_rejected else "succeeded"
+        status = "rejected" if result.rejected or result.gate_rejected else "succeeded"
         manifest.finish_run(warehouse, run_id, status, _stats(result), published=True)
         return result
 

@@ -49,10 +49,5 @@ select
     allowed,
     32810 as visit_detail_type_concept_id,
     -- CCLF5 lines carry no submitted charge, patient shares or DRG.
-    cast(null as numeric) as total_charge,
-    cast(null as numeric) as paid_by_patient,
-    cast(null as numeric) as copay,
-    cast(null as numeric) as coinsurance,
-    cast(null as numeric) as deductible,
-    cast(null as text) as drg_code
+    {{ no_charge_or_patient_shares() }}
 from matched

@@ -14,12 +14,7 @@ select
     cast(null as numeric) as paid_by_payer,
     cast(null as numeric) as allowed,
     32817 as visit_detail_type_concept_id,
-    cast(null as numeric) as total_charge,
-    cast(null as numeric) as paid_by_patient,
-    cast(null as numeric) as copay,
-    cast(null as numeric) as coinsurance,
-    cast(null as numeric) as deductible,
-    cast(null as text) as drg_code
+    {{ no_charge_or_patient_shares() }}
 from {{ ref('int_encounters__fhir') }} as encounters
 where encounters.visit_detail_key is not null
 

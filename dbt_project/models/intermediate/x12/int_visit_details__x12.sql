@@ -12,10 +12,5 @@ select
     cast(null as numeric) as paid_by_payer,
     cast(null as numeric) as allowed,
     cast(null as integer) as visit_detail_type_concept_id,
-    cast(null as numeric) as total_charge,
-    cast(null as numeric) as paid_by_patient,
-    cast(null as numeric) as copay,
-    cast(null as numeric) as coinsurance,
-    cast(null as numeric) as deductible,
-    cast(null as text) as drg_code
+    {{ no_charge_or_patient_shares() }}
 where false
