@@ -11,11 +11,12 @@ the same lines go through:
   raw COPY      the fixed-width lines as they are into a one-text-column table: the
                 floor (no parsing, no typing, narrowest rows);
   typed COPY    the already parsed rows (encoded beforehand, not timed) into the
-                stg_cclf table, as CSV and in binary form: what PostgreSQL alone needs
-                for typed rows;
+                stg_cclf table, as CSV (from the Arrow parse) and as the binary COPY
+                rows landing writes: what PostgreSQL alone needs for typed rows;
   parse + COPY  etl's landing core on bytes in memory, one batch after the other:
-                iter_parsed_batches, the lineage columns, encode_arrow, send_copy, one
-                transaction (land_unit also overlaps parsing with COPY);
+                iter_landing_batches (records straight to binary COPY rows), the load
+                id filled in, send_copy, one transaction (land_unit also overlaps
+                parsing with COPY);
   land_unit     etl.landing.land_unit on a delivery (CCLF0 + the file) on disk, as a
                 folder and as a zip: sha256, CCLF0 reconciliation, parse, COPY,
                 manifest, commit (discovery included).
@@ -56,10 +57,11 @@ from benchmarks.bench_support import (
 )
 from etl.landing import _with_lineage, land_unit
 from etl.migrate import upgrade_to_head
+from etl.pg_binary import EncodedRows
 from etl.sources.base import Batch
 from etl.sources.cclf.layout import FileLayout, layouts
 from etl.sources.cclf.package import discover
-from etl.sources.cclf.parse import iter_parsed_batches
+from etl.sources.cclf.parse import iter_landing_batches, iter_parsed_batches
 from etl.sources.cclf.records import format_summary
 from etl.sources.cclf.source import CclfSource
 from etl.sources.cclf.summary import count_records_in
@@ -144,12 +146,20 @@ def raw_copy(warehouse: Warehouse, sample: Sample) -> float:
     return time.perf_counter() - start  # the with block committed
 
 
-def encoded(sample: Sample, types: dict[str, str] | None) -> list[CopyPayload]:
-    """The parsed rows with lineage, encoded as landing encodes them (binary with the
-    table's column types, CSV without)."""
-    return [encode_arrow(_staging(sample), _with_lineage(_batch(sample, parsed.table), _LOAD_ID),
-                         types)
+def encoded(sample: Sample, binary: bool) -> list[CopyPayload]:
+    """The parsed rows with lineage, encoded as landing encodes them (binary) or as CSV
+    from the Arrow parse."""
+    if binary:
+        return [_landing_payload(sample, batch.rows) for batch in
+                iter_landing_batches(sample.data, sample.layout, sample.member_name)]
+    return [encode_arrow(_staging(sample), _with_lineage(_batch(sample, parsed.table), _LOAD_ID))
             for parsed in iter_parsed_batches(sample.data, sample.layout, sample.member_name)]
+
+
+def _landing_payload(sample: Sample, rows: EncodedRows | pa.Table) -> CopyPayload:
+    assert isinstance(rows, EncodedRows), "the sample's amounts fit int64"
+    return CopyPayload(_staging(sample), rows.columns, "binary", rows.chunks(_LOAD_ID),
+                       rows.num_rows)
 
 
 def typed_copy(warehouse: Warehouse, payloads: list[CopyPayload]) -> float:
@@ -160,20 +170,18 @@ def typed_copy(warehouse: Warehouse, payloads: list[CopyPayload]) -> float:
     return time.perf_counter() - start
 
 
-def parse_and_copy(warehouse: Warehouse, sample: Sample, types: dict[str, str],
-                   parts: dict[str, float]) -> float:
+def parse_and_copy(warehouse: Warehouse, sample: Sample, parts: dict[str, float]) -> float:
     """etl/landing.py's steps on bytes in memory, one after the other, with their time."""
     start = time.perf_counter()
     with connect(warehouse) as conn:
-        batches = iter_parsed_batches(sample.data, sample.layout, sample.member_name)
+        batches = iter_landing_batches(sample.data, sample.layout, sample.member_name)
         while True:
-            with timed(parts, "parse"):
-                parsed = next(batches, None)
-            if parsed is None:
+            with timed(parts, "parse to COPY rows"):
+                batch = next(batches, None)
+            if batch is None:
                 break
-            with timed(parts, "lineage + encode"):
-                rows = _with_lineage(_batch(sample, parsed.table), _LOAD_ID)
-                payload = encode_arrow(_staging(sample), rows, types)
+            with timed(parts, "load id filled in"):
+                payload = _landing_payload(sample, batch.rows)
             with timed(parts, "COPY"):
                 send_copy(conn, payload)
         tick = time.perf_counter()
@@ -233,7 +241,7 @@ def measure_file(warehouse: Warehouse, sample: Sample, repeat: int,
             "create table bench.raw_lines (line text)")
     with connect(warehouse) as conn:
         types = column_types(conn, "stg_cclf")[str(sample.layout.staging_table)]
-    csv, binary = encoded(sample, None), encoded(sample, types)
+    csv, binary = encoded(sample, binary=False), encoded(sample, binary=True)
     folder, zipped = write_delivery(sample, work, zipped=False), write_delivery(
         sample, work, zipped=True)
     offline = offline_parts(sample, folder, types)
@@ -247,7 +255,7 @@ def measure_file(warehouse: Warehouse, sample: Sample, repeat: int,
         (Measured("typed COPY, CSV (pre-encoded)"), lambda m: typed_copy(warehouse, csv)),
         (Measured("typed COPY, binary (pre-encoded)"),
          lambda m: typed_copy(warehouse, binary)),
-        (Measured(CORE), lambda m: parse_and_copy(warehouse, sample, types, m.parts)),
+        (Measured(CORE), lambda m: parse_and_copy(warehouse, sample, m.parts)),
         (Measured(FOLDER), lambda m: land_delivery(warehouse, folder)[0]),
         (Measured("land_unit, zip delivery"), lambda m: land_delivery(warehouse, zipped)[0]),
     ]
@@ -295,11 +303,13 @@ def offline_parts(sample: Sample, folder: Path, types: dict[str, str]) -> dict[s
         "read file from zip (inflate)": best(zipped.read_bytes),
         "sha256": best(lambda: hashlib.sha256(sample.data).hexdigest()),
         "CCLF0 count (count_records_in)": best(lambda: count_records_in(sample.data)),
-        "parse (iter_parsed_batches)": best(
+        "parse to binary COPY rows (iter_landing_batches, as landing)": best(
+            lambda: list(iter_landing_batches(sample.data, sample.layout, sample.member_name))),
+        "parse to Arrow (iter_parsed_batches)": best(
             lambda: list(iter_parsed_batches(sample.data, sample.layout, sample.member_name))),
         "Arrow -> CSV (encode_arrow)": best(
             lambda: [encode_arrow(_staging(sample), t) for t in tables]),
-        "Arrow -> binary (encode_arrow)": best(
+        "Arrow -> binary (encode_arrow, pg_binary.py)": best(
             lambda: [encode_arrow(_staging(sample), t, types) for t in tables]),
     }
 

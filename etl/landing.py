@@ -20,6 +20,7 @@ from typing import TypeVar
 import pyarrow as pa
 
 from etl import manifest
+from etl.pg_binary import EncodedRows
 from etl.sources.base import Batch, InputFile, Reject, Source, Unit, UnitRejected
 from etl.warehouse import ColumnTypes, CopyPayload, Warehouse, column_types, encode_arrow, send_copy
 
@@ -47,6 +48,7 @@ class LoadOutcome:
 
 def _with_lineage(batch: Batch, load_id: int) -> pa.Table:
     rows = batch.rows
+    assert isinstance(rows, pa.Table)
     count = rows.num_rows
     rows = rows.add_column(0, "file_name", pa.repeat(pa.scalar(batch.file_name), count))
     return rows.add_column(0, "load_id", pa.repeat(pa.scalar(load_id, pa.int64()), count))
@@ -69,8 +71,12 @@ def _encoded(source: Source, unit: Unit, load_id: int,
     form where the staging table's column `types` allow, see `encode_arrow`)."""
     for batch in source.read(unit):
         table = f"{source.staging_schema}.{batch.table}"
-        rows = _with_lineage(batch, load_id)
-        yield batch, encode_arrow(table, rows, types.get(batch.table))
+        if isinstance(batch.rows, EncodedRows):
+            rows = batch.rows
+            yield batch, CopyPayload(table, rows.columns, "binary", rows.chunks(load_id),
+                                     rows.num_rows)
+            continue
+        yield batch, encode_arrow(table, _with_lineage(batch, load_id), types.get(batch.table))
 
 
 @contextmanager

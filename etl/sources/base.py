@@ -16,6 +16,8 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from etl.pg_binary import EncodedRows
+
 
 @dataclass(frozen=True)
 class StagingColumn:
@@ -117,7 +119,9 @@ class Batch:
 
     table: str
     file_name: str
-    rows: pa.Table  # must include an int `line_number` column
+    # Arrow, with an int `line_number` column; or rows the source wrote in binary COPY
+    # form itself, lineage included (etl/pg_binary.py).
+    rows: pa.Table | EncodedRows
     rejects: list[Reject] = field(default_factory=list)
 
 

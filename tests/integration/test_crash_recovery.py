@@ -84,9 +84,16 @@ def _assert_consistent(warehouse: Warehouse, settings: Settings, deliveries: Pat
 
 def test_kill_during_landing(warehouse: Warehouse, settings: Settings, etl_home: Path,
                              deliveries: Path) -> None:
-    process = _start_run(warehouse, etl_home, deliveries)
-    _wait_for(_activity(warehouse, "copy stg_cclf.%"), process, "a COPY into staging")
-    _kill(process)
+    """The CCLF5 COPY waits on a lock held here, so the kill lands inside the landing
+    transaction, after the delivery's earlier files were COPYed (landing alone is too
+    quick to catch by watching)."""
+    with warehouse.raw_connection() as blocker:
+        blocker.execute("lock table stg_cclf.partb_physicians in exclusive mode")
+        process = _start_run(warehouse, etl_home, deliveries)
+        _wait_for(_activity(warehouse, "copy stg_cclf.partb_physicians%", waiting=True),
+                  process, "a COPY into staging")
+        _kill(process)
+        blocker.rollback()
     assert warehouse.scalar("select count(*) from etl.run where status = 'running'") == 1
     _assert_consistent(warehouse, settings, deliveries)
     assert warehouse.scalar("select count(*) from etl.run where status = 'crashed'") == 1

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from etl.cli import cli
 from etl.migrate import current_revision, head_revision, upgrade_to_head
-from etl.warehouse import Warehouse, column_types, encode_arrow, numeric_binary, send_copy
+from etl.pg_binary import numeric_binary
+from etl.warehouse import Warehouse, column_types, encode_arrow, send_copy
 
 
 def _object_snapshot(warehouse: Warehouse) -> list[tuple[str, str, str]]:

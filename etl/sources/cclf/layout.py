@@ -129,7 +129,7 @@ class Field:
             return pa.decimal128(self.precision, self.scale)
         if self.kind == "integer":
             return pa.int64() if self.is_wide_integer else pa.int32()
-        return pa.large_string()
+        return pa.string()
 
     def spec_ref(self, ip_version: str) -> str:
         """Where CMS defines the field, e.g. 'IP v38 Table 14 element 6, positions 44-53'."""

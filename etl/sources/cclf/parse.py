@@ -1,4 +1,9 @@
-"""Parse one CCLF data file into a typed Arrow table plus the lines it had to reject.
+"""Parse one CCLF data file into typed rows plus the lines it had to reject.
+
+Two outputs from the same rules: `parse_file`/`iter_parsed_batches` give an Arrow
+table (tests, tools, the linkage synthesizer); `iter_landing_batches` gives landing its
+staging rows already in binary COPY form (copy_rows.py). The fields are typed by the
+compiled loops of values.py either way.
 
 How a file is read (CCLF IP v38 Appendix B):
 
@@ -20,12 +25,11 @@ How a file is read (CCLF IP v38 Appendix B):
   type is left out of the table and listed in `rejects`, one entry per problem.
 
 Speed: a file whose lines all have the record length and one kind of line ending
-is recognised from a few strided checks, without looking for each line end. Its
-bytes are then viewed as a matrix (one row per record) and numpy cuts each field
-out as a fixed-width block, which becomes an Arrow string array without a copy
-per value. Polars strips, nulls, validates and casts the fields on all cores.
-Cutting, stripping and nulling the fields with polars `str.slice` on one line column
-measured about 95k CCLF1 lines/s on the 2-core build machine; this path 300-450k.
+is recognised from a few strided checks, without looking for each line end; the
+fields are then typed record by record in compiled code (values.py, copy_rows.py).
+Per 1,000,000 CCLF5 lines on the 2-core build machine: polars over numpy-cut field
+blocks took 3.9 CPU s to Arrow, plus 1.3 s to encode the rows for COPY; the compiled
+loops take about 1.5 s to Arrow, and 0.8 s straight to COPY rows (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -36,22 +40,20 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
-from numpy.lib.stride_tricks import sliding_window_view
 
+from etl.pg_binary import EncodedRows
+from etl.sources.cclf.copy_rows import encode_records
 from etl.sources.cclf.layout import Field, FileLayout
+from etl.sources.cclf.values import NOT_ASCII, TYPE_FAILED, type_records
 
-# Lines handled per batch (bounds memory for large files) and rows per copy block
-# (keeps the block in the CPU cache while the fields are cut out of it).
-BATCH_LINES = 262_144
-_BLOCK_ROWS = 4_096
+# Lines handled per batch: bounds memory for large files, and landing COPYs one batch
+# while the next is typed.
+BATCH_LINES = 131_072
 
 _LF, _CR, _SPACE, _DEL = 10, 13, 32, 0x7F
-_MISSING_DATES = ["1000-01-01", "9999-12-31"]  # IP v38 §3.6: treat as missing
 # Bytes allowed inside a record: printable ASCII and latin-1 high bytes.
 _RECORD_BYTES = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
-_FAILED = "__failed"  # suffix of the per-field flag columns in the polars result
 
 # Rows failing one check on one field, keyed (field label, "type" or "ascii").
 _Failures = dict[tuple[str, str], np.ndarray]
@@ -120,18 +122,39 @@ def iter_parsed_batches(
     """Parse `batch_lines` lines at a time; each batch is a ParsedFile of those lines."""
     raw = data.read_bytes() if isinstance(data, Path) else data
     lines = _locate_lines(raw, layout.record_length)
-    traits = _Traits(ascii_only=raw.isascii(), tilde_possible=b"~" in raw)
     for first in range(0, len(lines.starts), batch_lines):
-        span = slice(first, first + batch_lines)
-        yield _parse_batch(raw, lines, span, traits, layout, file_name)
+        records = _Records.of(raw, lines, slice(first, first + batch_lines), layout)
+        table, rejects = _records_table(raw, records.starts, records.numbers, layout)
+        yield ParsedFile(file_name, layout, table, records.rejects_with(rejects),
+                         line_count=records.line_count)
 
 
-@dataclass(frozen=True)
-class _Traits:
-    """Facts about the whole file that let the per-field work skip steps."""
+@dataclass
+class LandingBatch:
+    """A batch as landing takes it: its staging rows, in binary COPY form (copy_rows.py)
+    or, when they cannot be, as Arrow; and its rejected lines."""
 
-    ascii_only: bool
-    tilde_possible: bool
+    rows: EncodedRows | pa.Table
+    rejects: list[Reject]
+    line_count: int
+
+
+def iter_landing_batches(
+    data: bytes, layout: FileLayout, file_name: str, batch_lines: int = BATCH_LINES
+) -> Iterator[LandingBatch]:
+    """The lines of `data` as staging rows, `batch_lines` lines at a time."""
+    lines = _locate_lines(data, layout.record_length)
+    array = np.frombuffer(data, dtype=np.uint8)
+    for first in range(0, len(lines.starts), batch_lines):
+        records = _Records.of(data, lines, slice(first, first + batch_lines), layout)
+        encoded = encode_records(array, records.starts, records.numbers, layout, file_name)
+        if encoded is None:  # an amount past int64
+            table, rejects = _records_table(data, records.starts, records.numbers, layout)
+            yield LandingBatch(table, records.rejects_with(rejects), records.line_count)
+            continue
+        rejects = _status_rejects(data, records.starts, records.numbers, encoded.status,
+                                  layout)
+        yield LandingBatch(encoded.rows, records.rejects_with(rejects), records.line_count)
 
 
 @dataclass(frozen=True)
@@ -232,23 +255,27 @@ def _first_control_byte(array: np.ndarray, starts: np.ndarray, lengths: np.ndarr
     return control_at
 
 
-def _parse_batch(
-    data: bytes,
-    lines: _Lines,
-    span: slice,
-    traits: _Traits,
-    layout: FileLayout,
-    file_name: str,
-) -> ParsedFile:
-    starts, lengths, control_at = lines.starts[span], lines.lengths[span], lines.control_at[span]
-    numbers = np.arange(span.start, span.start + len(starts), dtype=np.int64) + 1
-    rejects = _line_rejects(data, starts, lengths, control_at, numbers, layout)
-    whole = (lengths == layout.record_length) & (control_at < 0)
-    good_starts, good_numbers = starts[whole], numbers[whole]
-    table, field_rejects = _records_table(data, good_starts, good_numbers, traits, layout)
-    rejects.extend(field_rejects)
-    rejects.sort(key=lambda reject: reject.line_number)
-    return ParsedFile(file_name, layout, table, rejects, line_count=len(starts))
+@dataclass(frozen=True)
+class _Records:
+    """The lines of a batch that are whole records, and the rejects of the others."""
+
+    starts: np.ndarray
+    numbers: np.ndarray  # line numbers, from 1
+    line_rejects: list[Reject]
+    line_count: int
+
+    @classmethod
+    def of(cls, data: bytes, lines: _Lines, span: slice, layout: FileLayout) -> _Records:
+        starts, lengths = lines.starts[span], lines.lengths[span]
+        control_at = lines.control_at[span]
+        numbers = np.arange(span.start, span.start + len(starts), dtype=np.int64) + 1
+        rejects = _line_rejects(data, starts, lengths, control_at, numbers, layout)
+        whole = (lengths == layout.record_length) & (control_at < 0)
+        return cls(starts[whole], numbers[whole], rejects, len(starts))
+
+    def rejects_with(self, field_rejects: list[Reject]) -> list[Reject]:
+        """The line rejects and `field_rejects`, in line order."""
+        return sorted([*self.line_rejects, *field_rejects], key=lambda r: r.line_number)
 
 
 def _line_rejects(
@@ -291,153 +318,35 @@ def _raw(data: bytes, starts: np.ndarray, lengths: np.ndarray, index: int) -> st
 
 
 def _records_table(
-    data: bytes, starts: np.ndarray, numbers: np.ndarray, traits: _Traits, layout: FileLayout
+    data: bytes, starts: np.ndarray, numbers: np.ndarray, layout: FileLayout
 ) -> tuple[pa.Table, list[Reject]]:
-    """Cut the fields of whole-length records, type them, and drop rows that fail."""
+    """Type the fields of whole-length records (values.py) and drop rows that fail."""
     if starts.size == 0:
         return layout.arrow_schema().empty_table(), []
-    cells = _cut_fields(data, starts, layout)
-    for spec in layout.fields:
-        if spec.kind == "amount":
-            _move_signs_to_digits(cells[spec.column_name])
-    failures: _Failures = {}
-    if not traits.ascii_only:
-        failures.update(_non_ascii_failures(cells, layout))
-    arrays = _fixed_width_arrays(cells, layout, ascii_only=traits.ascii_only)
-    frame = pl.from_arrow(pa.table(arrays))
-    assert isinstance(frame, pl.DataFrame)
-    # Two steps, so the checks and casts read each cleaned column computed once.
-    cleaned = [_cleaned(spec, tilde_possible=traits.tilde_possible) for spec in layout.fields]
-    typed = [expression for spec in layout.fields for expression in _typed(spec)]
-    result = frame.lazy().select(cleaned).select(typed).collect()
-    for spec in layout.fields:
-        flag = f"{spec.column_name}{_FAILED}"
-        if flag in result.columns:
-            failures[(spec.label, "type")] = result.get_column(flag).fill_null(False).to_numpy()
-    values = result.select([f.column_name for f in layout.fields])
-    table = values.to_arrow(compat_level=pl.CompatLevel.oldest())
-    table = table.add_column(0, "line_number", pa.array(numbers, pa.int32()))
-    table = table.cast(layout.arrow_schema())
-    rejects = _field_rejects(data, starts, numbers, failures, layout)
-    failed = np.zeros(len(starts), dtype=bool)
-    for rows in failures.values():
-        failed |= rows
-    if failed.any():
-        table = table.filter(pa.array(~failed))
+    typed = type_records(np.frombuffer(data, dtype=np.uint8), starts, layout)
+    columns = [pa.array(numbers, pa.int32()), *typed.columns]
+    table = pa.Table.from_arrays(columns, schema=layout.arrow_schema())
+    rejects = _status_rejects(data, starts, numbers, typed.status.T, layout)
+    if rejects:
+        failed = {reject.line_number for reject in rejects}
+        table = table.filter(pa.array(~np.isin(numbers, list(failed))))
     return table, rejects
 
 
-def _cut_fields(data: bytes, starts: np.ndarray, layout: FileLayout) -> dict[str, np.ndarray]:
-    """One (rows, field length) byte matrix per field, copied block by block."""
-    windows = sliding_window_view(np.frombuffer(data, dtype=np.uint8), layout.record_length)
-    cells = {f.column_name: np.empty((len(starts), f.length), np.uint8) for f in layout.fields}
-    for first in range(0, len(starts), _BLOCK_ROWS):
-        rows = slice(first, first + _BLOCK_ROWS)
-        block = windows[starts[rows]]
-        for spec in layout.fields:
-            cells[spec.column_name][rows] = block[:, spec.offset : spec.offset + spec.length]
-    return cells
-
-
-def _move_signs_to_digits(block: np.ndarray) -> None:
-    """Put a leading "-" next to the first digit, so "-   12.50" reads "    -12.50".
-
-    IP v38 Appendix B notes: the sign of an amount is its first character, and
-    the digits after it may be blank-padded.
-    """
-    negative = np.flatnonzero(block[:, 0] == ord("-"))
-    if negative.size == 0:
-        return
-    body = block[negative, 1:] != _SPACE
-    first_digit = body.argmax(axis=1) + 1
-    movable = body.any(axis=1) & (first_digit > 1)
-    rows, columns = negative[movable], first_digit[movable]
-    block[rows, 0] = _SPACE
-    block[rows, columns - 1] = ord("-")
-
-
-def _non_ascii_failures(cells: dict[str, np.ndarray], layout: FileLayout) -> _Failures:
-    """Rows with a byte above 0x7F outside free text; such bytes become "?" so the
-    (rejected) row still makes valid UTF-8. Free text is re-encoded from latin-1 later."""
+def _status_rejects(data: bytes, starts: np.ndarray, numbers: np.ndarray,
+                    status: np.ndarray, layout: FileLayout) -> list[Reject]:
+    """One reject per field that failed; `status` is (records, fields), see values.py."""
+    failed = (status == TYPE_FAILED) | (status == NOT_ASCII)
+    if not failed.any():
+        return []
     failures: _Failures = {}
-    for spec in layout.fields:
-        block = cells[spec.column_name]
-        high = block >= 0x80
-        if spec.kind != "text" and high.any():
-            failures[(spec.label, "ascii")] = high.any(axis=1)
-            block[high] = ord("?")
-    return failures
-
-
-def _fixed_width_arrays(
-    cells: dict[str, np.ndarray], layout: FileLayout, *, ascii_only: bool
-) -> dict[str, pa.Array]:
-    """Each field's bytes as an Arrow string array, one fixed-width value per row."""
-    offsets_by_width: dict[int, pa.Buffer] = {}
-    arrays = {}
-    for spec in layout.fields:
-        block = cells[spec.column_name]
-        rows, width = block.shape
-        if not ascii_only and (block >= 0x80).any():
-            arrays[spec.column_name] = _latin1_strings(block)
-            continue
-        if width not in offsets_by_width:
-            offsets = np.arange(0, rows * width + 1, width, dtype=np.int32)
-            offsets_by_width[width] = pa.py_buffer(offsets)
-        buffers = [None, offsets_by_width[width], pa.py_buffer(block)]
-        arrays[spec.column_name] = pa.Array.from_buffers(pa.string(), rows, buffers)
-    return arrays
-
-
-def _latin1_strings(block: np.ndarray) -> pa.Array:
-    """Free text holding bytes above 0x7F: each is its latin-1 character, in UTF-8."""
-    rows, width = block.shape
-    encoded = block.tobytes().decode("latin-1").encode("utf-8")
-    lengths = width + (block >= 0x80).sum(axis=1)
-    offsets = np.zeros(rows + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(encoded)]
-    return pa.Array.from_buffers(pa.large_string(), rows, buffers).cast(pa.string())
-
-
-def _cleaned(spec: Field, *, tilde_possible: bool) -> pl.Expr:
-    """Strip blanks; empty and "~" become null.
-
-    The "~" test is skipped when the file holds no "~" at all, which saves a string
-    comparison per value.
-    """
-    value = pl.col(spec.column_name).str.strip_chars(" ")
-    present = value.str.len_bytes() > 0
-    if tilde_possible:
-        present = present & (value != "~")
-    return pl.when(present).then(value).alias(spec.column_name)
-
-
-def _typed(spec: Field) -> list[pl.Expr]:
-    """The typed value of a cleaned field and, for checked kinds, a 'failed' flag."""
-    value = pl.col(spec.column_name)
-    failed = f"{spec.column_name}{_FAILED}"
-    present = value.is_not_null()
-    if spec.kind == "date":
-        real = present & ~value.is_in(_MISSING_DATES)
-        parsed = pl.when(real).then(value.str.to_date("%Y-%m-%d", strict=False))
-        well_formed = value.str.contains(r"^\d{4}-\d{2}-\d{2}$")
-        bad = real & (~well_formed | parsed.is_null())
-        return [parsed.alias(spec.column_name), bad.alias(failed)]
-    if spec.kind == "amount":
-        whole_digits = spec.precision - spec.scale
-        well_formed = value.str.contains(rf"^-?\d{{1,{whole_digits}}}\.\d{{1,{spec.scale}}}$")
-        cast = value.cast(pl.Decimal(spec.precision, spec.scale), strict=False)
-        amount = pl.when(well_formed).then(cast)
-        return [amount.alias(spec.column_name), (present & ~well_formed).alias(failed)]
-    if spec.kind == "integer" or spec.is_digit_code:
-        digits = value.str.contains(r"^\d+$")
-        bad = (present & ~digits).alias(failed)
-        if spec.kind == "code":
-            return [value, bad]
-        number = value.cast(pl.Int64 if spec.is_wide_integer else pl.Int32, strict=False)
-        return [pl.when(digits).then(number).alias(spec.column_name), bad]
-    return [value]
+    for index in np.flatnonzero(failed.any(axis=0)):
+        spec = layout.fields[index]
+        for code, problem in ((TYPE_FAILED, "type"), (NOT_ASCII, "ascii")):
+            rows = status[:, index] == code
+            if rows.any():
+                failures[(spec.label, problem)] = rows
+    return _field_rejects(data, starts, numbers, failures, layout)
 
 
 def _field_rejects(

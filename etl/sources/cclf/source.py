@@ -9,7 +9,7 @@ from etl.errors import BadInputError
 from etl.sources.base import Batch, InputFile, Reject, Unit, UnitRejected
 from etl.sources.cclf.layout import DEFAULT_IP_VERSION, SUMMARY_FILE_ID, layouts
 from etl.sources.cclf.package import Delivery, MemberFile, discover
-from etl.sources.cclf.parse import iter_parsed_batches
+from etl.sources.cclf.parse import iter_landing_batches
 from etl.sources.cclf.summary import SummaryEntry, reconcile_with_summary
 
 
@@ -115,13 +115,13 @@ class CclfSource:
             except BadInputError as error:
                 raise UnitRejected(str(error)) from error
             files[member.name].release()  # the batches below keep what they need
-            for parsed in iter_parsed_batches(data, layout, member.name, LANDING_BATCH_LINES):
+            for batch in iter_landing_batches(data, layout, member.name, LANDING_BATCH_LINES):
                 yield Batch(
                     table=str(layout.staging_table),
                     file_name=member.name,
-                    rows=parsed.table,
+                    rows=batch.rows,
                     rejects=[Reject(member.name, r.line_number, r.field, r.reason, r.raw)
-                             for r in parsed.rejects],
+                             for r in batch.rejects],
                 )
             del data
 
