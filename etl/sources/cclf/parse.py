@@ -50,6 +50,7 @@ from etl.sources.cclf.values import NOT_ASCII, TYPE_FAILED, type_records
 # Lines handled per batch: bounds memory for large files, and landing COPYs one batch
 # while the next is typed.
 BATCH_LINES = 131_072
+_FIRST_BATCH_LINES = 8_192
 
 _LF, _CR, _SPACE, _DEL = 10, 13, 32, 0x7F
 # Bytes allowed inside a record: printable ASCII and latin-1 high bytes.
@@ -121,9 +122,7 @@ def iter_parsed_batches(
 ) -> Iterator[ParsedFile]:
     """Parse `batch_lines` lines at a time; each batch is a ParsedFile of those lines."""
     raw = data.read_bytes() if isinstance(data, Path) else data
-    lines = _locate_lines(raw, layout.record_length)
-    for first in range(0, len(lines.starts), batch_lines):
-        records = _Records.of(raw, lines, slice(first, first + batch_lines), layout)
+    for records in _iter_records(raw, layout, batch_lines):
         table, rejects = _records_table(raw, records.starts, records.numbers, layout)
         yield ParsedFile(file_name, layout, table, records.rejects_with(rejects),
                          line_count=records.line_count)
@@ -142,11 +141,10 @@ class LandingBatch:
 def iter_landing_batches(
     data: bytes, layout: FileLayout, file_name: str, batch_lines: int = BATCH_LINES
 ) -> Iterator[LandingBatch]:
-    """The lines of `data` as staging rows, `batch_lines` lines at a time."""
-    lines = _locate_lines(data, layout.record_length)
+    """The lines of `data` as staging rows, `batch_lines` lines at a time (the first
+    batch smaller, so that landing's COPY starts early)."""
     array = np.frombuffer(data, dtype=np.uint8)
-    for first in range(0, len(lines.starts), batch_lines):
-        records = _Records.of(data, lines, slice(first, first + batch_lines), layout)
+    for records in _iter_records(data, layout, batch_lines, first_batch=_FIRST_BATCH_LINES):
         encoded = encode_records(array, records.starts, records.numbers, layout, file_name)
         if encoded is None:  # an amount past int64
             table, rejects = _records_table(data, records.starts, records.numbers, layout)
@@ -166,23 +164,38 @@ class _Lines:
     control_at: np.ndarray  # offset of the first control byte in the line, -1 when none
 
 
-def _locate_lines(data: bytes, record_length: int) -> _Lines:
-    """Find the lines of a file; a uniform file is recognised without scanning every byte."""
+def _iter_records(data: bytes, layout: FileLayout, batch_lines: int,
+                  first_batch: int | None = None) -> Iterator[_Records]:
+    """The file's lines, `batch_lines` at a time, as whole records and rejected lines.
+
+    A file whose lines look uniform (all the record length, one kind of line ending,
+    from strided checks) is cut by arithmetic, and each batch's bytes are checked as the
+    batch comes: nothing but its line endings outside the record bytes. From a batch that
+    fails the check on, the rest of the file is scanned for its line ends, so the line
+    numbers stay those of the file. This keeps the whole-file work before the first
+    batch small: landing COPYs a batch while the next is read.
+    """
     end = _content_end(data)
     if end == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return _Lines(empty, empty, empty)
-    # The bytes that are not record content: line endings and any control byte
-    # (less the trailing line endings, which are all CR or LF).
-    endings_and_controls = data.translate(None, _RECORD_BYTES)
-    outside = len(endings_and_controls) - (len(data) - end)
-    uniform = _uniform_lines(data, end, record_length, outside)
+        return
+    uniform = _uniform_shape(data, end, layout.record_length)
+    begin, number = 0, 1
     if uniform is not None:
-        return uniform
-    stray_control = bool(endings_and_controls.translate(None, b"\r\n")) or (
-        data.count(b"\r", 0, end) != data.count(b"\r\n", 0, end)
-    )
-    return _scanned_lines(data, end, check_controls=stray_control)
+        stride, ending, count = uniform
+        size = first_batch or batch_lines
+        while number <= count:
+            lines = min(size, count - number + 1)
+            region = data[begin:begin + lines * stride - ending]
+            if len(region.translate(None, _RECORD_BYTES)) != (lines - 1) * ending:
+                break
+            starts = begin + np.arange(lines, dtype=np.int64) * stride
+            yield _Records(starts, np.arange(number, number + lines, dtype=np.int64), [], lines)
+            begin, number, size = begin + lines * stride, number + lines, batch_lines
+        else:
+            return
+    lines = _scanned_lines(data, begin, end)
+    for first in range(0, len(lines.starts), batch_lines):
+        yield _Records.of(data, lines, slice(first, first + batch_lines), number, layout)
 
 
 def _content_end(data: bytes) -> int:
@@ -193,11 +206,9 @@ def _content_end(data: bytes) -> int:
     return end
 
 
-def _uniform_lines(data: bytes, end: int, record_length: int, outside: int) -> _Lines | None:
-    """Every line `record_length` bytes with the same ending and no control byte, or None.
-
-    `outside` is how many bytes before `end` are line endings or control bytes.
-    """
+def _uniform_shape(data: bytes, end: int, record_length: int) -> tuple[int, int, int] | None:
+    """(stride, line ending length, lines) when, from strided checks, every line looks
+    `record_length` bytes with the same ending; else None."""
     first_newline = data.find(b"\n", 0, end)
     crlf = first_newline > 0 and data[first_newline - 1] == _CR
     ending = 2 if crlf else 1
@@ -205,29 +216,23 @@ def _uniform_lines(data: bytes, end: int, record_length: int, outside: int) -> _
     count, leftover = divmod(end + ending, stride)
     if leftover or (first_newline != -1 and first_newline != stride - 1):
         return None
-    if outside != (count - 1) * ending:  # another LF, CR or control byte somewhere
-        return None
     array = np.frombuffer(data, dtype=np.uint8, count=end)
     if not (array[stride - 1 :: stride] == _LF).all():
         return None
     if crlf and not (array[stride - 2 :: stride] == _CR).all():
         return None
-    starts = np.arange(count, dtype=np.int64) * stride
-    lengths = np.full(count, record_length, dtype=np.int64)
-    return _Lines(starts, lengths, np.full(count, -1, dtype=np.int64))
+    return stride, ending, count
 
 
-def _scanned_lines(data: bytes, end: int, *, check_controls: bool) -> _Lines:
-    array = np.frombuffer(data, dtype=np.uint8, count=end)
+def _scanned_lines(data: bytes, begin: int, end: int) -> _Lines:
+    """The lines from `begin` (a line start) to `end`, from their line feeds."""
+    array = np.frombuffer(data, dtype=np.uint8, count=end)[begin:]
     newlines = _positions_of(array, lambda chunk: chunk == _LF)
     starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
-    stops = np.concatenate((newlines, [end])).astype(np.int64)
+    stops = np.concatenate((newlines, [len(array)])).astype(np.int64)
     ends_with_cr = (stops > starts) & (array[np.maximum(stops - 1, 0)] == _CR)
     lengths = stops - starts - ends_with_cr
-    control_at = np.full(len(starts), -1, dtype=np.int64)
-    if check_controls:
-        control_at = _first_control_byte(array, starts, lengths)
-    return _Lines(starts, lengths, control_at)
+    return _Lines(starts + begin, lengths, _first_control_byte(array, starts, lengths))
 
 
 def _positions_of(
@@ -265,10 +270,12 @@ class _Records:
     line_count: int
 
     @classmethod
-    def of(cls, data: bytes, lines: _Lines, span: slice, layout: FileLayout) -> _Records:
+    def of(cls, data: bytes, lines: _Lines, span: slice, first_number: int,
+           layout: FileLayout) -> _Records:
+        """The lines `span` of `lines`, whose first line is line `first_number`."""
         starts, lengths = lines.starts[span], lines.lengths[span]
         control_at = lines.control_at[span]
-        numbers = np.arange(span.start, span.start + len(starts), dtype=np.int64) + 1
+        numbers = first_number + span.start + np.arange(len(starts), dtype=np.int64)
         rejects = _line_rejects(data, starts, lengths, control_at, numbers, layout)
         whole = (lengths == layout.record_length) & (control_at < 0)
         return cls(starts[whole], numbers[whole], rejects, len(starts))

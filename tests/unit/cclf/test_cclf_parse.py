@@ -240,3 +240,27 @@ def test_batches_cover_the_same_lines_as_one_pass(tmp_path: Path) -> None:
     assert numbers == [1, 2, 3, 4, 5, 6, 8, 9, 10]
     assert [r.line_number for b in batches for r in b.rejects] == [7]
     assert parse_file(path, CCLF1, NAME).table.column("line_number").to_pylist() == numbers
+
+
+def test_a_stray_line_feed_after_clean_batches_keeps_the_file_line_numbers() -> None:
+    """The first batches look uniform and land; from the damaged batch on, the lines
+    are found by their line feeds, so numbering is the file's (an editor's)."""
+    good = line_of()
+    damaged = good[:100] + "\n" + good[101:]  # same length: the strided checks pass
+    data = "\n".join([good] * 4 + [damaged] + [good] * 2) + "\n"
+    batches = list(iter_parsed_batches(data.encode(), CCLF1, NAME, batch_lines=2))
+    numbers = [n for b in batches for n in b.table.column("line_number").to_pylist()]
+    assert numbers == [1, 2, 3, 4, 7, 8]
+    assert [(r.line_number, r.reason) for b in batches for r in b.rejects] == [
+        (5, "100 bytes long, layout v38 says 437"), (6, "336 bytes long, layout v38 says 437")]
+
+
+def test_a_control_byte_after_clean_batches_rejects_only_its_line() -> None:
+    good = line_of()
+    damaged = good[:66] + "\0" + good[67:]
+    data = ("\n".join([good] * 4 + [damaged] + [good] * 2) + "\n").encode()
+    batches = list(iter_parsed_batches(data, CCLF1, NAME, batch_lines=2))
+    numbers = [n for b in batches for n in b.table.column("line_number").to_pylist()]
+    assert numbers == [1, 2, 3, 4, 6, 7]
+    [reject] = [r for b in batches for r in b.rejects]
+    assert (reject.line_number, reject.field) == (5, "PRNCPL_DGNS_CD")
