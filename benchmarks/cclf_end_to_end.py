@@ -200,12 +200,13 @@ def instrumented(recorder: Recorder, dbt_project: Path | None,
     phases = iter(range(1, 100))
     original_invoke = DbtProject.invoke
 
-    def invoke(self: DbtProject, command: list[str], dbt_vars: object = None) -> None:
+    def invoke(self: DbtProject, command: list[str], dbt_vars: object = None,
+               **options: object) -> None:
         phase = next(phases)
         label = f"dbt phase {phase}"
         try:
             with recorder.span(label):
-                original_invoke(self, command, dbt_vars)  # type: ignore[arg-type]
+                original_invoke(self, command, dbt_vars, **options)  # type: ignore[arg-type]
         finally:
             produced = self.work_dir / "target" / "run_results.json"
             if produced.exists():
