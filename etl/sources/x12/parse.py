@@ -150,7 +150,8 @@ def _timestamp(date: str | None, time: str | None, century: bool) -> str | None:
     return date + digits.ljust(6, "0")
 
 
-def _set_row(tset: TransactionSet, guide: Guide | None) -> dict[str, object]:
+def _set_row(tset: TransactionSet, guide: Guide | None, segments: list[list[str]]
+             ) -> dict[str, object]:
     envelope = tset.envelope
     row: dict[str, object] = {
         "set_position": tset.position,
@@ -176,13 +177,13 @@ def _set_row(tset: TransactionSet, guide: Guide | None) -> dict[str, object]:
         "group_created_at": _timestamp(envelope.group_date, envelope.group_time, century=True),
         "warnings": "; ".join(tset.warnings) or None,
     }
-    for elements in tset.segments[1:4]:
+    for elements in segments[1:4]:
         if elements[0] == "BHT":
             row.update(bht_purpose=value(elements, 2), bht_reference=value(elements, 3),
                        bht_created_at=_timestamp(value(elements, 4), value(elements, 5),
                                                  century=True),
                        bht_claim_type=value(elements, 6))
-    for elements in tset.segments[1:12]:
+    for elements in segments[1:12]:
         if elements[0] == "NM1" and value(elements, 1) in ("41", "40"):
             prefix = "submitter" if elements[1] == "41" else "receiver"
             row[f"{prefix}_name"] = value(elements, 3)
@@ -248,32 +249,35 @@ def _parse_sets(file_name: str, sets: list[TransactionSet], file_problems: list[
                 segment_count: int) -> ParsedFile:
     """Place, read and type the given sets of one file (read by read_x12)."""
     out = SetRows()
-    set_rows: list[tuple[TransactionSet, Guide | None]] = []
+    sets_table = out.rows(TRANSACTION_SETS)
     for tset in sets:
         guide = _guide(tset)
-        set_rows.append((tset, guide))
-        if guide is None:
-            continue
-        component = tset.delimiters.component
-        if guide.name == "835":
-            remittance = RemittanceReader(tset.position, component, out)
-            walk = remittance.read(guide, tset.segments, tset.position)
-            reader_warnings = remittance.warnings
-        else:
-            walk = ClaimReader(guide.name, tset.position, component, out).read(
-                guide, tset.segments, tset.position)
-            reader_warnings = []
-        tset.errors.extend(walk.errors)
-        tset.warnings.extend(walk.warnings)
-        tset.warnings.extend(reader_warnings)
-    sets_table = out.rows(TRANSACTION_SETS)
-    for tset, guide in set_rows:
-        sets_table.add(tset.position, _set_row(tset, guide))
+        segments = tset.elements()
+        if guide is not None:
+            _read_set(tset, guide, segments, out)
+        sets_table.add(tset.position, _set_row(tset, guide, segments))
     tables, failures = _typed_tables(out)
     _reject_failed_sets(sets, failures)
     for tset in sets:
         tset.release()
     return ParsedFile(file_name, sets, file_problems, tables, failures, segment_count)
+
+
+def _read_set(tset: TransactionSet, guide: Guide, segments: list[list[str]],
+              out: SetRows) -> None:
+    """Rows of one set into `out`; its structure errors and warnings into the set."""
+    component = tset.delimiters.component
+    if guide.name == "835":
+        remittance = RemittanceReader(tset.position, component, out)
+        walk = remittance.read(guide, segments, tset.position)
+        reader_warnings = remittance.warnings
+    else:
+        walk = ClaimReader(guide.name, tset.position, component, out).read(
+            guide, segments, tset.position)
+        reader_warnings = []
+    tset.errors.extend(walk.errors)
+    tset.warnings.extend(walk.warnings)
+    tset.warnings.extend(reader_warnings)
 
 
 def _typed_tables(out: SetRows) -> tuple[dict[str, pa.Table], list[Failure]]:

@@ -10,7 +10,7 @@ def _normalized(tset: TransactionSet) -> list[list[str]]:
     """Segments with the set's component separator written as ':'."""
     component = tset.delimiters.component
     return [[element.replace(component, ":") for element in segment]
-            for segment in tset.segments]
+            for segment in tset.elements()]
 
 
 def test_delimiters_come_from_the_isa() -> None:
@@ -107,7 +107,7 @@ def test_a_bare_set_is_read_only_when_lenient() -> None:
     lenient = read_x12(bare.encode(), "bare.x12", ControlPolicy.LENIENT)
     assert any("no ISA/GS envelope" in e for e in strict.sets[0].errors)
     assert not lenient.sets[0].errors
-    assert lenient.sets[0].segments[1][0] == "BHT"
+    assert lenient.sets[0].elements()[1][0] == "BHT"
 
 
 def test_two_interchanges_with_their_own_delimiters() -> None:
