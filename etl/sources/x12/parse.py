@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.sources.base import Reject
+from etl.sources.x12 import workers
 from etl.sources.x12.guide import Guide, guide_for, load_guides
 from etl.sources.x12.parse_835 import RemittanceReader
 from etl.sources.x12.parse_837 import ClaimReader
@@ -34,6 +35,13 @@ _SHOWN_ERRORS = 5
 # per-part costs (typing and COPYing each table once more) stay small, small enough to
 # bound memory and let landing COPY one part while the next is parsed.
 PART_SEGMENTS = 100_000
+# Segments per part when parts are parsed in worker processes (workers.py), about 0.5 MB:
+# small enough that every worker has parts to the end of a 1-2 MB file and that landing
+# COPYs parts as they come back, large enough that the per-part costs stay a few percent.
+POOL_PART_SEGMENTS = 20_000
+# Files with fewer segments are parsed in this process: the pool would not pay for
+# handing their parts over (and would start for nothing).
+POOL_MIN_SEGMENTS = 2 * POOL_PART_SEGMENTS
 
 
 @dataclass
@@ -213,23 +221,47 @@ def parse_x12(data: bytes, file_name: str,
         return _parse_sets(file_name, read.sets, read.file_problems, read.segment_count)
 
 
+@dataclass
+class _Part:
+    """Whole sets of one file, to parse on their own (here or in a worker process)."""
+
+    file_name: str
+    sets: list[TransactionSet]
+    file_problems: list[str]
+    segment_count: int  # of the file
+
+
+def _parse_part(part: _Part) -> ParsedFile:
+    with _without_cycle_collection():
+        return _parse_sets(part.file_name, part.sets, part.file_problems, part.segment_count)
+
+
 def parse_x12_parts(data: bytes, file_name: str,
                     policy: ControlPolicy = ControlPolicy.STRICT,
-                    part_segments: int = PART_SEGMENTS) -> Iterator[ParsedFile]:
+                    part_segments: int | None = None,
+                    processes: int | None = None) -> Iterator[ParsedFile]:
     """`parse_x12` in parts of whole transaction sets, about `part_segments` segments
     each, so that one part can land while the next is parsed. Envelopes are checked for
-    the whole file first; every set is in exactly one part, with the same verdict and
-    rows as `parse_x12` gives it. The first part carries the file's problems (and is
-    the only one, empty, when the file holds no set). The cycle collector stays paused
-    until the last part is made: the segments of the sets still to parse are hundreds of
-    thousands of lists it would otherwise scan again and again."""
+    the whole file first, here; every set is in exactly one part, with the same verdict
+    and rows as `parse_x12` gives it, and parts come in file order. The first part
+    carries the file's problems (and is the only one, empty, when the file holds no set).
+
+    `processes` (default: one per core) > 1: a file of at least POOL_MIN_SEGMENTS
+    segments is parsed in that many worker processes (workers.py), in parts of
+    POOL_PART_SEGMENTS unless `part_segments` says otherwise; other files are parsed
+    here, in parts of PART_SEGMENTS."""
     with _without_cycle_collection():
         read = read_x12(data, file_name, policy)
-        problems = read.file_problems
-        for sets in _parts(read.sets, part_segments):
-            part = _parse_sets(file_name, sets, problems, read.segment_count)
-            problems = []
-            yield part
+    processes = processes or workers.count()
+    parallel = processes > 1 and read.segment_count >= POOL_MIN_SEGMENTS
+    size = part_segments or (POOL_PART_SEGMENTS if parallel else PART_SEGMENTS)
+    parts = (_Part(file_name, sets, read.file_problems if number == 0 else [],
+                   read.segment_count)
+             for number, sets in enumerate(_parts(read.sets, size)))
+    if parallel:
+        yield from workers.ordered(_parse_part, parts, processes)
+    else:
+        yield from map(_parse_part, parts)
 
 
 def _parts(sets: list[TransactionSet], part_segments: int) -> Iterator[list[TransactionSet]]:

@@ -55,7 +55,8 @@ def test_a_file_rejected_in_every_part_names_every_reason(tmp_path: Path,
     bad = a_professional_claim().without("N3*2 OAK")
     (tmp_path / "bad.x12").write_text(bad.text() + bad.replacing("N4*", "N4X*").text())
     monkeypatch.setattr("etl.sources.x12.source.parse_x12_parts",
-                        lambda data, name, policy: parse_x12_parts(data, name, policy, 1))
+                        lambda data, name, policy, **how: parse_x12_parts(data, name, policy,
+                                                                          1, **how))
     unit = SOURCE.discover(tmp_path)[0]
     with pytest.raises(UnitRejected) as raised:
         list(SOURCE.read(unit))
