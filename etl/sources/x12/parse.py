@@ -254,7 +254,8 @@ def parse_x12_parts(data: bytes, file_name: str,
         read = read_x12(data, file_name, policy)
     processes = processes or workers.count()
     parallel = processes > 1 and read.segment_count >= POOL_MIN_SEGMENTS
-    size = part_segments or (POOL_PART_SEGMENTS if parallel else PART_SEGMENTS)
+    size = part_segments or (_pool_part_size(read.segment_count, processes) if parallel
+                             else PART_SEGMENTS)
     parts = (_Part(file_name, sets, read.file_problems if number == 0 else [],
                    read.segment_count)
              for number, sets in enumerate(_parts(read.sets, size)))
@@ -264,15 +265,27 @@ def parse_x12_parts(data: bytes, file_name: str,
         yield from map(_parse_part, parts)
 
 
+def _pool_part_size(segments: int, processes: int) -> int:
+    """About POOL_PART_SEGMENTS, so that the parts are a multiple of the processes and
+    of even size: every worker is busy until the end of the file."""
+    parts = -(-segments // POOL_PART_SEGMENTS)
+    parts += -parts % processes
+    return -(-segments // parts)
+
+
 def _parts(sets: list[TransactionSet], part_segments: int) -> Iterator[list[TransactionSet]]:
+    """Whole sets; a part ends with the set that reaches the next multiple of
+    `part_segments` segments, so parts are of about that size and as many as the file
+    holds multiples of it (no small part left over when sets are large)."""
     part: list[TransactionSet] = []
-    size = 0
+    seen, limit = 0, part_segments
     for tset in sets:
-        if part and size + len(tset.segments) > part_segments:
-            yield part
-            part, size = [], 0
         part.append(tset)
-        size += len(tset.segments)
+        seen += len(tset.segments)
+        if seen >= limit:
+            yield part
+            part = []
+            limit = (seen // part_segments + 1) * part_segments
     if part or not sets:
         yield part
 

@@ -96,6 +96,19 @@ class TransactionSet:
     declared_count: str | None = None  # SE01 as sent
     length: int = 0  # segments ST to SE, kept when the segments are released
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (for a worker process, workers.py) with the segments as one text:
+        several times cheaper to pickle and unpickle than a list of short strings. No
+        segment holds the terminator: the segments were split on it."""
+        state = self.__dict__.copy()
+        state["segments"] = self.delimiters.segment.join(self.segments)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        text, delimiters = state["segments"], state["delimiters"]
+        assert isinstance(text, str) and isinstance(delimiters, Delimiters)
+        self.__dict__.update(state, segments=text.split(delimiters.segment))
+
     def elements(self) -> list[list[str]]:
         """The segments split into elements, id first (made anew at each call)."""
         segments = self.segments

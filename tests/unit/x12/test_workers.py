@@ -47,7 +47,7 @@ def test_parts_parsed_in_workers_are_those_parsed_here_in_order(
         policy: ControlPolicy, part_segments: int) -> None:
     here = list(parse_x12_parts(_file(), "f.x12", policy, part_segments, processes=1))
     pooled = list(parse_x12_parts(_file(), "f.x12", policy, part_segments, processes=2))
-    assert len(pooled) == 5
+    assert len(pooled) == len(here) > 1
     assert _everything(pooled) == _everything(here)
     assert any(p.rejected for p in pooled) and any(p.failures for p in pooled)
 
