@@ -11,9 +11,11 @@ pool of worker processes, one per core, while landing COPYs the parts that came 
   is forked from it, single-threaded, with those modules loaded.
 - One pool per process, made when the first big file needs it and reused for every
   file after it. Starting it costs once: the fork server's interpreter and imports
-  (polars, pyarrow, the guides: about 0.5-1 CPU second, as long as a `python -c "import
-  polars"` plus the parsing modules), then a fork per worker. Small files never start it
-  (parse.py decides).
+  (polars, pyarrow, the parsing modules), then a fork per worker: about 1 s of wall
+  time and 1.3-1.6 CPU seconds on the 2-core machine of benchmarks/README.md. Small
+  files never start it (parse.py decides).
+- Each worker imports the program's main module, as with any `forkserver` or `spawn`
+  start: a script that lands files keeps its work under `if __name__ == "__main__":`.
 - The pool is shut down at exit (an `atexit` hook, and concurrent.futures joins its
   workers at interpreter shutdown); the fork server ends when this process does. A
   worker that dies (killed, out of memory) breaks the pool: the error reaches the
