@@ -14,6 +14,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import tee
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -259,10 +260,15 @@ def parse_x12_parts(data: bytes, file_name: str,
     parts = (_Part(file_name, sets, read.file_problems if number == 0 else [],
                    read.segment_count)
              for number, sets in enumerate(_parts(read.sets, size)))
-    if parallel:
-        yield from workers.ordered(_parse_part, parts, processes)
-    else:
+    if not parallel:
         yield from map(_parse_part, parts)
+        return
+    submitted, sent = tee(parts)
+    for parsed, part in zip(workers.ordered(_parse_part, submitted, processes), sent,
+                            strict=True):
+        for tset in part.sets:  # this process's copies: their segments are parsed
+            tset.release()
+        yield parsed
 
 
 def _pool_part_size(segments: int, processes: int) -> int:
