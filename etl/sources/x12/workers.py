@@ -12,7 +12,7 @@ pool of worker processes, one per core, while landing COPYs the parts that came 
 - One pool per process, made when the first big file needs it and reused for every
   file after it. Starting it costs once: the fork server's interpreter and imports
   (polars, pyarrow, the parsing modules), then a fork per worker: about 1 s of wall
-  time and 1.3-1.6 CPU seconds on the 2-core machine of benchmarks/README.md. Small
+  time and 1.3-1.7 CPU seconds on the 2-core machine of benchmarks/README.md. Small
   files never start it (parse.py decides).
 - Each worker imports the program's main module, as with any `forkserver` or `spawn`
   start: a script that lands files keeps its work under `if __name__ == "__main__":`.
