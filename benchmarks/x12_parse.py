@@ -11,7 +11,10 @@ functional groups, each in its own interchange), 837I (005010X223A2) and 835 (ev
 
   read          envelopes and segments only (reader.read_x12);
   parse         etl.sources.x12.parse.parse_x12, the rows that may land and the
-                quarantine entries: envelope checks, loop walk, rows, typing (no database);
+                quarantine entries: envelope checks, loop walk, rows, typing (no database),
+                in this process;
+  parse, pool   the same through parse_x12_parts, as landing parses: a file of at least
+                POOL_MIN_SEGMENTS segments in parts in the worker processes (workers.py);
   COPY only     the parsed rows (parsed beforehand, not timed) COPYed into stg_x12 in
                 one transaction: what the server needs for them, the floor of landing;
   parse + land  etl.landing.land_unit on the file on disk: sha256, parse, COPY into
@@ -19,9 +22,13 @@ functional groups, each in its own interchange), 837I (005010X223A2) and 835 (ev
   pyx12         pyx12's full implementation-guide validation (ETL_X12_STRICT=1) of the
                 first --pyx12-mb of the file (whole interchanges), when pyx12 is installed.
 
+  pool start    once, before the first file: starting the parsing processes (the fork
+                server with its imports, then the workers), wall and CPU.
+
 Figures: MB are 10^6 bytes of X12. "MB/s" is per wall-clock second (the median of
---repeat runs); "MB/cpu s" per CPU second of this process (every thread), which moves
-much less with the machine's load; "server s" is the CPU the PostgreSQL server spent.
+--repeat runs); "MB/cpu s" per CPU second of this process (every thread) and of its
+parsing processes, which moves much less with the machine's load; "server s" is the
+CPU the PostgreSQL server spent.
 The load average (1 minute) is printed before and after each file kind. The target
 (issue 4) is at least 5 MB/s wall for parse + land, for each kind.
 With no DATABASE_URL a throwaway embedded server is started (fsync off).
@@ -39,6 +46,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psutil
 import pyarrow as pa
 
 from benchmarks.bench_support import (
@@ -52,8 +60,8 @@ from benchmarks.bench_support import (
 )
 from etl.landing import land_unit
 from etl.migrate import upgrade_to_head
-from etl.sources.x12 import SOURCE, strict
-from etl.sources.x12.parse import parse_x12
+from etl.sources.x12 import SOURCE, strict, workers
+from etl.sources.x12.parse import parse_x12, parse_x12_parts
 from etl.sources.x12.reader import read_x12
 from etl.sources.x12.synth import generate
 from etl.sources.x12.tables import SCHEMA, TABLES
@@ -140,15 +148,43 @@ class Figures:
             if prepare:
                 prepare()
             before = self.server.seconds(settle=True)
-            cpu, wall = client_cpu(), time.perf_counter()
+            cpu, wall = _cpu(), time.perf_counter()
             run()
             walls.append(time.perf_counter() - wall)
-            cpus.append(client_cpu() - cpu)
+            cpus.append(_cpu() - cpu)
             after = self.server.seconds(settle=True)
             if before is not None and after is not None:
                 servers.append(after - before)
         return (statistics.median(walls), statistics.median(cpus),
                 statistics.median(servers) if servers else None)
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its parsing processes (the fork server of
+    workers.py and the workers forked from it)."""
+    total = client_cpu()
+    for child in psutil.Process().children():
+        try:
+            if "forkserver" not in " ".join(child.cmdline()):
+                continue
+            for process in [child, *child.children()]:
+                times = process.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def _pool_start(figures: Figures) -> tuple[float, float, float | None]:
+    """Wall and CPU seconds to start the parsing processes and run one task on each."""
+    processes = workers.count()
+    return figures.measure(lambda: list(workers.ordered(abs, [-1] * processes, processes)), 1)
+
+
+def _parse_parts(data: bytes, name: str) -> None:
+    for part in parse_x12_parts(data, name):
+        part.landing_tables()
+        part.rejects()
 
 
 def _empty_staging(warehouse: Warehouse) -> None:
@@ -206,8 +242,9 @@ def _one_minute_load() -> float:
 def _row(kind: str, stage: str, megabytes: float, figures: tuple[float, float, float | None],
          loads: tuple[float, float]) -> list[object]:
     wall, cpu, server = figures
-    return [kind, stage, round(megabytes, 2), wall, cpu, server, megabytes / wall,
-            megabytes / cpu, f"{loads[0]:.1f}-{loads[1]:.1f}"]
+    rates = [megabytes / wall, megabytes / cpu] if megabytes else [None, None]
+    return [kind, stage, round(megabytes, 2) if megabytes else None, wall, cpu, server,
+            *rates, f"{loads[0]:.1f}-{loads[1]:.1f}"]
 
 
 def _kind_rows(kind: str, path: Path, warehouse: Warehouse, figures: Figures,
@@ -223,6 +260,7 @@ def _kind_rows(kind: str, path: Path, warehouse: Warehouse, figures: Figures,
     stages["parse"] = figures.measure(
         lambda: (lambda p: (p.landing_tables(), p.rejects()))(parse_x12(data, path.name)),
         args.repeat)
+    stages["parse, pool"] = figures.measure(lambda: _parse_parts(data, path.name), args.repeat)
     empty = lambda: _empty_staging(warehouse)  # noqa: E731
     stages["COPY only"] = figures.measure(_copy_only(warehouse, landing, path.name),
                                           args.repeat, empty)
@@ -261,6 +299,9 @@ def main() -> None:
             warehouse = warehouse_at(url)
             upgrade_to_head(warehouse)
             figures = Figures(ServerCpu(warehouse))
+            before = _one_minute_load()
+            rows.append(_row("all", "pool start (once)", 0.0, _pool_start(figures),
+                             (before, _one_minute_load())))
             for kind, path in files.items():
                 rows += _kind_rows(kind, path, warehouse, figures, args)
             warehouse.dispose()

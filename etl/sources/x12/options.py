@@ -6,14 +6,17 @@
   warnings on it (lenient, for feeds known to get them wrong).
 - `ETL_X12_STRICT=1`: also validate every file with pyx12 against the full TR3
   (slow, opt-in; needs the x12-strict extra).
+- `ETL_X12_WORKERS=N`: how many worker processes parse the parts of a big file
+  (workers.py); default one per core, 1 parses every file in the landing process.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from etl.errors import ConfigError
+from etl.sources.x12 import workers
 from etl.sources.x12.reader import ControlPolicy
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -23,6 +26,7 @@ _TRUE = {"1", "true", "yes", "on"}
 class X12Options:
     control: ControlPolicy = ControlPolicy.STRICT
     validate_ig: bool = False
+    workers: int = field(default_factory=workers.count)
 
     @classmethod
     def from_env(cls) -> X12Options:
@@ -32,4 +36,10 @@ class X12Options:
         except ValueError:
             raise ConfigError(f"ETL_X12_CONTROL={control!r}: use strict or lenient") from None
         strict = os.environ.get("ETL_X12_STRICT", "").strip().lower() in _TRUE
-        return cls(policy, strict)
+        count = os.environ.get("ETL_X12_WORKERS", "").strip()
+        if not count:
+            return cls(policy, strict)
+        if not count.isdigit() or int(count) < 1:
+            raise ConfigError(f"ETL_X12_WORKERS={count!r}: use a whole number of processes "
+                              "(1 parses in the landing process)")
+        return cls(policy, strict, int(count))

@@ -20,6 +20,11 @@ Control-number mismatches and a missing SE always reject.
 
 Positions: segments are numbered 1, 2, … from the start of the file (ISA is 1); every
 message names the file's segment position.
+
+Only the envelope segments are split into elements here: a set keeps its segments as
+sent (text without the terminator) and `TransactionSet.elements()` splits them when the
+set is parsed, possibly in another process (parse.py): a set's text is several times
+cheaper to hand over than its elements.
 """
 
 from __future__ import annotations
@@ -28,14 +33,17 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 from itertools import compress, count, repeat
-from operator import itemgetter
 
 ISA_LENGTH = 106
 # Widths of ISA01-ISA16 (X12.5 ISA segment: every element has a fixed length).
 _ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
 _LEADING = " \t\r\n\f\v\ufeff"
+# Ids of the envelope segments inside an interchange (each a prefix of itself only among
+# the segment ids of 837 and 835 sets; `_Interchange.read` checks the whole id).
+_ENVELOPE_IDS = ("SE", "ST", "GS", "GE", "IEA")
 
 
 class ControlPolicy(Enum):
@@ -76,11 +84,11 @@ class Envelope:
 
 @dataclass
 class TransactionSet:
-    """One ST…SE set: its segments (split into elements, id first) and its verdict so far."""
+    """One ST…SE set: its segments as sent (without terminators) and its verdict so far."""
 
     file_name: str
     position: int  # file segment position of ST
-    segments: list[list[str]]
+    segments: list[str]
     delimiters: Delimiters
     envelope: Envelope
     errors: list[str] = field(default_factory=list)
@@ -88,24 +96,47 @@ class TransactionSet:
     declared_count: str | None = None  # SE01 as sent
     length: int = 0  # segments ST to SE, kept when the segments are released
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (for a worker process, workers.py) with the segments as one text:
+        several times cheaper to pickle and unpickle than a list of short strings. No
+        segment holds the terminator: the segments were split on it."""
+        state = self.__dict__.copy()
+        state["segments"] = self.delimiters.segment.join(self.segments)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        text, delimiters = state["segments"], state["delimiters"]
+        assert isinstance(text, str) and isinstance(delimiters, Delimiters)
+        self.__dict__.update(state, segments=text.split(delimiters.segment))
+
+    def elements(self) -> list[list[str]]:
+        """The segments split into elements, id first (made anew at each call)."""
+        segments = self.segments
+        return list(map(str.split, segments, repeat(self.delimiters.element, len(segments))))
+
     def release(self) -> None:
         """Drop the segments but ST once rows are read (they are the bulk of the memory
         a parsed file holds)."""
         self.length = len(self.segments)
         self.segments = self.segments[:1]
 
+    @cached_property
+    def header(self) -> list[str]:
+        """The ST segment's elements."""
+        return self.segments[0].split(self.delimiters.element)
+
     @property
     def transaction_code(self) -> str:
-        return _element(self.segments[0], 1) or ""
+        return _element(self.header, 1) or ""
 
     @property
     def control_number(self) -> str:
-        return _element(self.segments[0], 2) or ""
+        return _element(self.header, 2) or ""
 
     @property
     def implementation_guide(self) -> str:
         """ST03, else GS08: which TR3 the set follows (e.g. 005010X222A1)."""
-        return _element(self.segments[0], 3) or self.envelope.group_version or ""
+        return _element(self.header, 3) or self.envelope.group_version or ""
 
     @property
     def last_position(self) -> int:
@@ -118,8 +149,8 @@ class TransactionSet:
     def digest(self) -> str:
         """SHA-256 of the set's content, independent of the delimiters it was sent with:
         the same set delivered twice (in another file, with other separators) is one set."""
-        component = self.delimiters.component
-        text = "\x1e".join(map("\x1d".join, self.segments))
+        element, component = self.delimiters.element, self.delimiters.component
+        text = "\x1e".join(map(str.replace, self.segments, repeat(element), repeat("\x1d")))
         return hashlib.sha256(text.replace(component, "\x1f").encode("utf-8")).hexdigest()
 
 
@@ -203,9 +234,10 @@ def isa_delimiters(header: str) -> tuple[Delimiters | None, str | None]:
     return Delimiters(separator, component, repetition, terminator), None
 
 
-def _split_segments(chunk: str, delimiters: Delimiters) -> list[list[str]]:
-    """Segments split into elements. Line breaks between segments are dropped (X12 text
-    holds no CR or LF otherwise), as are blanks and tabs that follow a terminator."""
+def _split_segments(chunk: str, delimiters: Delimiters) -> list[str]:
+    """The segments of `chunk`, without terminators. Line breaks between segments are
+    dropped (X12 text holds no CR or LF otherwise), as are blanks and tabs that follow a
+    terminator."""
     terminator = delimiters.segment
     if terminator not in "\r\n":
         chunk = chunk.replace("\r", "").replace("\n", "")
@@ -218,7 +250,7 @@ def _split_segments(chunk: str, delimiters: Delimiters) -> list[list[str]]:
         pieces.pop()  # after the last terminator
     if "" in pieces:
         pieces = [piece for piece in pieces if piece]
-    return list(map(str.split, pieces, repeat(delimiters.element, len(pieces))))
+    return pieces
 
 
 def _interchange_end(text: str, start: int, delimiters: Delimiters) -> int:
@@ -260,8 +292,9 @@ class _Interchange:
         for tset in sets:
             tset.errors.append(message)
 
-    def read(self, segments: list[list[str]], first_position: int) -> None:
-        isa = segments[0]
+    def read(self, segments: list[str], first_position: int) -> None:
+        separator = self.delimiters.element
+        isa = segments[0].split(separator)
         self.isa_position = first_position
         self.envelope = Envelope(
             interchange_control=_element(isa, 13), sender_qualifier=_element(isa, 5),
@@ -271,34 +304,38 @@ class _Interchange:
         )
         handlers = {"SE": self.end_set, "ST": self.start_set, "GS": self.start_group,
                     "GE": self.end_group, "IEA": self.end_interchange}
-        # Envelope segments are few: find them, and hand the runs between them to the
-        # open transaction set in one piece.
-        marks = list(compress(count(), map(handlers.__contains__,
-                                           map(itemgetter(0), segments))))
+        # Envelope segments are few: find them (split into elements), and hand the runs
+        # between them to the open transaction set in one piece.
+        marks = []
+        for index in compress(count(), map(str.startswith, segments, repeat(_ENVELOPE_IDS))):
+            elements = segments[index].split(separator)
+            if elements[0] in handlers:
+                marks.append((index, elements))
         previous = 0
-        for index in [*marks, len(segments)]:
+        for index, elements in [*marks, (len(segments), [])]:
             run = segments[previous + 1:index]
             if run:
                 if self.current is not None:
                     self.current.segments.extend(run)
                 else:
-                    for offset, elements in enumerate(run, start=previous + 1):
-                        self.stray(elements, first_position + offset)
+                    for offset, text in enumerate(run, start=previous + 1):
+                        self.stray(_segment_id(text, separator), first_position + offset)
             if index == len(segments):
                 break
             previous = index
-            if handlers[segments[index][0]](segments[index], first_position + index):
-                for offset, elements in enumerate(segments[index + 1:], start=index + 1):
+            if handlers[elements[0]](elements, first_position + index):
+                for offset, text in enumerate(segments[index + 1:], start=index + 1):
                     self.result.file_problems.append(
-                        f"{self.file_name}: segment {first_position + offset} ({elements[0]}) "
-                        f"follows the IEA at segment {first_position + index}; it is outside "
-                        "any interchange and was ignored")
+                        f"{self.file_name}: segment {first_position + offset} "
+                        f"({_segment_id(text, separator)}) follows the IEA at segment "
+                        f"{first_position + index}; it is outside any interchange and was "
+                        "ignored")
                 return
         self.finish_without_iea(first_position + len(segments) - 1)
 
-    def stray(self, elements: list[str], position: int) -> None:
+    def stray(self, segment_id: str, position: int) -> None:
         where = "group" if self.group_open else "interchange"
-        message = (f"segment {position} ({elements[0]}) is outside any transaction set; a "
+        message = (f"segment {position} ({segment_id}) is outside any transaction set; a "
                    f"damaged {where} (TR3 Appendix B envelope structure)")
         if self.group_open:
             self.pending_group_errors.append(message)
@@ -329,8 +366,9 @@ class _Interchange:
     def start_set(self, elements: list[str], position: int) -> bool:
         if self.current is not None:
             self.close_unfinished_set(position)
-        self.current = TransactionSet(self.file_name, position, [elements], self.delimiters,
-                                      Envelope(**self.envelope.__dict__))
+        self.current = TransactionSet(self.file_name, position,
+                                      [self.delimiters.element.join(elements)],
+                                      self.delimiters, Envelope(**self.envelope.__dict__))
         if not self.group_open:
             self.current.errors.append(
                 f"{self.current.label} is not inside a functional group (no GS before it)")
@@ -350,9 +388,9 @@ class _Interchange:
     def end_set(self, elements: list[str], position: int) -> bool:
         tset = self.current
         if tset is None:
-            self.stray(elements, position)
+            self.stray(elements[0], position)
             return False
-        tset.segments.append(elements)
+        tset.segments.append(self.delimiters.element.join(elements))
         tset.declared_count = _element(elements, 1)
         if _element(elements, 2) != tset.control_number:
             tset.errors.append(
@@ -463,16 +501,17 @@ def _read_bare_sets(text: str, start: int, file_name: str, policy: ControlPolicy
     segments = _split_segments(text[start:], delimiters)
     interchange = _Interchange(file_name, policy, delimiters, result)
     interchange.group_open = True  # sets without GS are reported once, below
-    for offset, elements in enumerate(segments):
+    for offset, text in enumerate(segments):
         position = offset + 1
+        elements = text.split(delimiters.element)
         if elements[0] == "ST":
             interchange.start_set(elements, position)
         elif elements[0] == "SE":
             interchange.end_set(elements, position)
         elif interchange.current is not None:
-            interchange.current.segments.append(elements)
+            interchange.current.segments.append(text)
         else:
-            interchange.stray(elements, position)
+            interchange.stray(elements[0], position)
     if interchange.current is not None:
         interchange.close_unfinished_set(len(segments) + 1)
     sets = interchange.group_sets
@@ -482,6 +521,10 @@ def _read_bare_sets(text: str, start: int, file_name: str, policy: ControlPolicy
                         "its delimiters were inferred from the ST segment")
     result.sets.extend(sets)
     result.segment_count = len(segments)
+
+
+def _segment_id(text: str, separator: str) -> str:
+    return text.partition(separator)[0]
 
 
 def valid_segment_id(segment_id: str) -> bool:

@@ -105,14 +105,16 @@ class X12Source:
         return parsed
 
     def parts(self, file: InputFile) -> Iterator[ParsedFile]:
-        """The file parsed in parts of whole sets (parse.parse_x12_parts), one at a time
-        as landing asks for batches: landing reads ahead in a worker thread, so the next
-        part is parsed while the previous one is COPYed. Strict validation (pyx12) judges
-        the whole file at once, so it parses the file in one part."""
+        """The file parsed in parts of whole sets (parse.parse_x12_parts), in order as
+        landing asks for batches: landing reads ahead in a worker thread, and a big
+        file's parts are parsed in worker processes (workers.py), so parts are parsed
+        while the previous ones are COPYed. Strict validation (pyx12) judges the whole
+        file at once, so it parses the file in one part."""
         options = self.options
         if options.validate_ig:
             return iter([self.parse(file)])
-        return parse_x12_parts(_contents(file), file.name, options.control)
+        return parse_x12_parts(_contents(file), file.name, options.control,
+                               processes=options.workers)
 
     def read(self, unit: Unit) -> Iterator[Batch]:
         """Batches per part and table. A file none of whose sets is accepted is rejected

@@ -24,9 +24,10 @@ def _loops(x12: X12) -> dict[str, str | None]:
     tset = read_x12(x12.bytes(), "t.x12").sets[0]
     guide = guide_for(tset.transaction_code, tset.implementation_guide)
     assert guide is not None
-    walk = walk_set(guide, tset.segments, tset.position, tset.delimiters.component)
+    segments = tset.elements()
+    walk = walk_set(guide, segments, tset.position, tset.delimiters.component)
     return {"*".join(segment[:2]): loop for segment, loop in
-            zip(tset.segments, walk.loop_ids, strict=True)}
+            zip(segments, walk.loop_ids, strict=True)}
 
 
 @pytest.mark.parametrize("x12", [a_professional_claim(), an_institutional_claim(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 from etl.sources.x12.reader import ControlPolicy, TransactionSet, isa_delimiters, read_x12
 from tests.unit.x12.builders import a_professional_claim
 
@@ -10,7 +12,7 @@ def _normalized(tset: TransactionSet) -> list[list[str]]:
     """Segments with the set's component separator written as ':'."""
     component = tset.delimiters.component
     return [[element.replace(component, ":") for element in segment]
-            for segment in tset.segments]
+            for segment in tset.elements()]
 
 
 def test_delimiters_come_from_the_isa() -> None:
@@ -107,7 +109,7 @@ def test_a_bare_set_is_read_only_when_lenient() -> None:
     lenient = read_x12(bare.encode(), "bare.x12", ControlPolicy.LENIENT)
     assert any("no ISA/GS envelope" in e for e in strict.sets[0].errors)
     assert not lenient.sets[0].errors
-    assert lenient.sets[0].segments[1][0] == "BHT"
+    assert lenient.sets[0].elements()[1][0] == "BHT"
 
 
 def test_two_interchanges_with_their_own_delimiters() -> None:
@@ -125,3 +127,12 @@ def test_set_digest_ignores_delimiters() -> None:
     first = read_x12(claim.bytes(), "a").sets[0]
     second = read_x12(other.bytes(), "b").sets[0]
     assert first.digest() == second.digest()
+
+
+def test_a_set_pickled_for_a_worker_keeps_its_segments_and_verdict() -> None:
+    claim = a_professional_claim()
+    text = type(claim)(claim.body, terminator="\n", se_count=3).text()
+    tset = read_x12(text.encode(), "p.x12").sets[0]
+    copy = pickle.loads(pickle.dumps(tset))  # noqa: S301 - our own bytes
+    assert copy.segments == tset.segments and copy.errors == tset.errors
+    assert copy.label == tset.label and copy.digest() == tset.digest()
