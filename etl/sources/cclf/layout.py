@@ -185,6 +185,10 @@ class FileLayout:
             + [pa.field(f.column_name, f.arrow_type) for f in self.fields]
         )
 
+    def empty_table(self) -> pa.Table:
+        """No rows, in `arrow_schema()` (not Schema.empty_table(), which imports pandas)."""
+        return pa.Table.from_batches([], schema=self.arrow_schema())
+
 
 def _describe(field: Field) -> str:
     text = f"{field.name} ({field.label}, {field.format})"

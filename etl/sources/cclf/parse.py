@@ -106,7 +106,7 @@ def parse_file(data: bytes | Path, layout: FileLayout, file_name: str) -> Parsed
     """Parse a whole file; see `iter_parsed_batches` to bound memory on very large files."""
     batches = list(iter_parsed_batches(data, layout, file_name))
     if not batches:
-        return ParsedFile(file_name, layout, layout.arrow_schema().empty_table())
+        return ParsedFile(file_name, layout, layout.empty_table())
     tables = [batch.table for batch in batches]
     return ParsedFile(
         file_name=file_name,
@@ -329,7 +329,7 @@ def _records_table(
 ) -> tuple[pa.Table, list[Reject]]:
     """Type the fields of whole-length records (values.py) and drop rows that fail."""
     if starts.size == 0:
-        return layout.arrow_schema().empty_table(), []
+        return layout.empty_table(), []
     typed = type_records(np.frombuffer(data, dtype=np.uint8), starts, layout)
     columns = [pa.array(numbers, pa.int32()), *typed.columns]
     table = pa.Table.from_arrays(columns, schema=layout.arrow_schema())
