@@ -24,7 +24,7 @@ import pyarrow as pa
 _HEADER = b"PGCOPY\n\xff\r\n\0" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 _TRAILER = (-1).to_bytes(2, "big", signed=True)
 _ROWS_PER_CHUNK = 65_536  # bounds the memory of one encoded chunk
-_POSTGRES_EPOCH_DAYS = 10_957  # 1970-01-01 to 2000-01-01
+POSTGRES_EPOCH_DAYS = 10_957  # 1970-01-01 to 2000-01-01
 _NUMERIC_POSITIVE, _NUMERIC_NEGATIVE = 0x0000, 0x4000
 _NBASE_DIGITS = 4  # numeric's digits are base 10000: four decimal digits each
 _VARIABLE = 0  # a column of variable-length values; others hold their byte width
@@ -95,9 +95,10 @@ def _encode_batch(batch: pa.RecordBatch, widths: np.ndarray) -> memoryview:
     lengths = np.where(widths[:, None] == _VARIABLE, 0, widths[:, None]) * valid
     for slot, index in enumerate(np.flatnonzero(widths == _VARIABLE)):
         lengths[index] = np.diff(offsets[slot]) * valid[index]
-    out = np.empty(2 * count + 4 * batch.num_columns * count + int(lengths.sum()), np.uint8)
-    written = _write_rows(count, widths, slots, valid, offsets, data, values, out)
-    assert written == len(out), "binary COPY encoding: size mismatch"
+    sizes = 2 + 4 * batch.num_columns + lengths.sum(axis=0)  # field count, lengths, values
+    row_ends = np.cumsum(sizes)
+    out = np.empty(int(row_ends[-1]), np.uint8)
+    _write_rows(row_ends - sizes, widths, slots, valid, offsets, data, values, out)
     return memoryview(out)
 
 
@@ -128,7 +129,7 @@ def _fixed_values(column: pa.Array) -> np.ndarray:
     dtype = {2: np.int16, 4: np.int32, 8: np.int64}[column.type.bit_width // 8]
     values = np.frombuffer(column.buffers()[1], dtype)[column.offset:column.offset + len(column)]
     if pa.types.is_date32(column.type):
-        return values.astype(np.int64) - _POSTGRES_EPOCH_DAYS
+        return values.astype(np.int64) - POSTGRES_EPOCH_DAYS
     return values.astype(np.int64)
 
 
@@ -138,34 +139,23 @@ def _validity(column: pa.Array) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _write_rows(count: int, widths: np.ndarray, slots: np.ndarray, valid: np.ndarray,
-                offsets: np.ndarray, data: np.ndarray, values: np.ndarray,
-                out: np.ndarray) -> int:
-    """Write `count` rows into `out`; returns the bytes written.
+def _write_rows(row_starts: np.ndarray, widths: np.ndarray, slots: np.ndarray,
+                valid: np.ndarray, offsets: np.ndarray, data: np.ndarray, values: np.ndarray,
+                out: np.ndarray) -> None:
+    """Write the rows, each at its start in `out`.
 
     The rows go a block at a time, and within a block one column at a time: each
     column is then read front to back and the block's output stays in the CPU cache.
     Row by row, the ~50 columns would be ~150 interleaved reads that miss the cache.
     """
     columns = len(widths)
-    at = 0
+    count = len(row_starts)
     position = np.empty(_BLOCK_ROWS, np.int64)
     for first in range(0, count, _BLOCK_ROWS):
         rows = min(_BLOCK_ROWS, count - first)
-        for step in range(rows):  # where each row of the block starts
-            row = first + step
-            position[step] = at
-            at += 2 + 4 * columns
-            for index in range(columns):
-                if valid[index, row]:
-                    slot = slots[index]
-                    if widths[index] == _VARIABLE:
-                        at += offsets[slot, row + 1] - offsets[slot, row]
-                    else:
-                        at += widths[index]
         for step in range(rows):
-            put_int(out, position[step], columns, 2)
-            position[step] += 2
+            put_int(out, row_starts[first + step], columns, 2)
+            position[step] = row_starts[first + step] + 2
         for index in range(columns):
             slot = slots[index]
             width = widths[index]
@@ -186,7 +176,6 @@ def _write_rows(count: int, widths: np.ndarray, slots: np.ndarray, valid: np.nda
                     put_int(out, cursor, width, 4)
                     put_int(out, cursor + 4, values[slot, row], width)
                     position[step] = cursor + 4 + width
-    return at
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -251,8 +240,7 @@ def numeric_binary(values: pa.Array) -> pa.Array:
     if values.offset:
         values = pa.concat_arrays([values])  # a copy starting at offset 0
     scale = values.type.scale
-    fraction_digits = -(-scale // _NBASE_DIGITS)
-    whole_digits = max(1, -(-(values.type.precision - scale) // _NBASE_DIGITS))
+    whole_digits, fraction_digits = numeric_groups(values.type.precision, scale)
     digits = whole_digits + fraction_digits
     # The unscaled value times 10^pad counts units of the last base-10000 digit.
     pad = _NBASE_DIGITS * fraction_digits - scale
@@ -272,6 +260,37 @@ def numeric_binary(values: pa.Array) -> pa.Array:
     offsets = np.arange(0, len(values) * width + 1, width, dtype=np.int32)
     buffers = [values.buffers()[0], pa.py_buffer(offsets), pa.py_buffer(encoded)]
     return pa.Array.from_buffers(pa.binary(), len(values), buffers, values.null_count)
+
+
+def numeric_groups(precision: int, scale: int) -> tuple[int, int]:
+    """Base-10000 digits before and after the point that every numeric(precision, scale)
+    value is written with (the same count for all values of a column)."""
+    return max(1, -(-(precision - scale) // _NBASE_DIGITS)), -(-scale // _NBASE_DIGITS)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def put_numeric(out: np.ndarray, at: int, unscaled: int, scale: int, whole_groups: int,
+                fraction_groups: int) -> int:
+    """One value of `numeric_binary`'s form, from its unscaled int64 (the value times
+    10^scale), at `at`; returns the bytes written, or -1 when the value times 10^pad
+    does not fit int64 (`numeric_binary` takes those)."""
+    groups = whole_groups + fraction_groups
+    pad = _NBASE_DIGITS * fraction_groups - scale
+    factor = 1
+    for _ in range(pad):
+        factor *= 10
+    magnitude = -unscaled if unscaled < 0 else unscaled
+    if magnitude >= (2**63 - 1) // factor:
+        return -1
+    remaining = magnitude * factor
+    put_int(out, at, groups, 2)
+    put_int(out, at + 2, whole_groups - 1, 2)  # weight of the first digit
+    put_int(out, at + 4, _NUMERIC_NEGATIVE if unscaled < 0 else _NUMERIC_POSITIVE, 2)
+    put_int(out, at + 6, scale, 2)
+    for position in range(groups - 1, -1, -1):
+        put_int(out, at + 8 + 2 * position, remaining % 10_000, 2)
+        remaining //= 10_000
+    return 8 + 2 * groups
 
 
 def _unscaled(values: pa.Array, limit: int) -> tuple[np.ndarray, dict[int, int]]:

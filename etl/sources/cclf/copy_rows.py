@@ -20,7 +20,14 @@ from functools import cache
 import numba
 import numpy as np
 
-from etl.pg_binary import EncodedRows, lineage_prefix, put_int
+from etl.pg_binary import (
+    POSTGRES_EPOCH_DAYS,
+    EncodedRows,
+    lineage_prefix,
+    numeric_groups,
+    put_int,
+    put_numeric,
+)
 from etl.sources.cclf.layout import FileLayout
 from etl.sources.cclf.values import (
     DATE,
@@ -35,10 +42,6 @@ from etl.sources.cclf.values import (
     layout_arrays,
     typed_value,
 )
-
-_POSTGRES_EPOCH_DAYS = 10_957  # PostgreSQL's dates count days from 2000-01-01
-_NUMERIC_NEGATIVE = 0x4000
-_NBASE_DIGITS = 4  # numeric's digits are base 10000
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,9 @@ class _RowShape:
 @cache
 def _row_shape(layout: FileLayout) -> _RowShape:
     integer_widths = [8 if spec.is_wide_integer else 4 for spec in layout.fields]
-    whole_groups = [max(1, -(-(spec.precision - spec.scale) // _NBASE_DIGITS))
-                    for spec in layout.fields]
-    fraction_groups = [-(-spec.scale // _NBASE_DIGITS) for spec in layout.fields]
+    groups = [numeric_groups(spec.precision, spec.scale) for spec in layout.fields]
+    whole_groups = [whole for whole, _ in groups]
+    fraction_groups = [fraction for _, fraction in groups]
     largest = 2 + 8  # field count; line_number
     for spec, whole, fraction in zip(layout.fields, whole_groups, fraction_groups,
                                      strict=True):
@@ -136,7 +139,7 @@ def _write_rows(data: np.ndarray, starts: np.ndarray, line_numbers: np.ndarray,
                 at += 4 + written
             elif kind == DATE:
                 put_int(out, at, 4, 4)
-                put_int(out, at + 4, number - _POSTGRES_EPOCH_DAYS, 4)
+                put_int(out, at + 4, number - POSTGRES_EPOCH_DAYS, 4)
                 at += 8
             elif kind == INTEGER:
                 width = integer_widths[index]
@@ -144,7 +147,7 @@ def _write_rows(data: np.ndarray, starts: np.ndarray, line_numbers: np.ndarray,
                 put_int(out, at + 4, number, width)
                 at += 4 + width
             else:
-                written = _numeric(out, at + 4, number, scales[index], whole_groups[index],
+                written = put_numeric(out, at + 4, number, scales[index], whole_groups[index],
                                    fraction_groups[index])
                 if written < 0:
                     return -1, 0
@@ -156,27 +159,3 @@ def _write_rows(data: np.ndarray, starts: np.ndarray, line_numbers: np.ndarray,
             row_starts[kept] = row_start
             kept += 1
     return kept, at
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _numeric(out: np.ndarray, at: int, unscaled: int, scale: int, whole_groups: int,
-             fraction_groups: int) -> int:
-    """An amount in numeric's binary form (see pg_binary.numeric_binary); returns the
-    bytes written, or -1 when the value times 10^pad does not fit int64."""
-    groups = whole_groups + fraction_groups
-    pad = _NBASE_DIGITS * fraction_groups - scale
-    factor = 1
-    for _ in range(pad):
-        factor *= 10
-    magnitude = -unscaled if unscaled < 0 else unscaled
-    if magnitude >= (2**63 - 1) // factor:
-        return -1
-    remaining = magnitude * factor
-    put_int(out, at, groups, 2)
-    put_int(out, at + 2, whole_groups - 1, 2)  # weight of the first digit
-    put_int(out, at + 4, _NUMERIC_NEGATIVE if unscaled < 0 else 0, 2)
-    put_int(out, at + 6, scale, 2)
-    for position in range(groups - 1, -1, -1):
-        put_int(out, at + 8 + 2 * position, remaining % 10_000, 2)
-        remaining //= 10_000
-    return 8 + 2 * groups

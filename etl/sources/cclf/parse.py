@@ -333,11 +333,16 @@ def _records_table(
     typed = type_records(np.frombuffer(data, dtype=np.uint8), starts, layout)
     columns = [pa.array(numbers, pa.int32()), *typed.columns]
     table = pa.Table.from_arrays(columns, schema=layout.arrow_schema())
+    failed = _failed_records(typed.status.T)
+    if not failed.any():
+        return table, []
     rejects = _status_rejects(data, starts, numbers, typed.status.T, layout)
-    if rejects:
-        failed = {reject.line_number for reject in rejects}
-        table = table.filter(pa.array(~np.isin(numbers, list(failed))))
-    return table, rejects
+    return table.filter(pa.array(~failed)), rejects
+
+
+def _failed_records(status: np.ndarray) -> np.ndarray:
+    """Records with a field that failed; `status` is (records, fields), see values.py."""
+    return ((status == TYPE_FAILED) | (status == NOT_ASCII)).any(axis=1)
 
 
 def _status_rejects(data: bytes, starts: np.ndarray, numbers: np.ndarray,

@@ -49,7 +49,6 @@ class TypedRecords:
     status: np.ndarray  # (fields, records): NULL, VALUE, TYPE_FAILED, NOT_ASCII, WIDE
 
 
-
 def type_records(data: np.ndarray, starts: np.ndarray, layout: FileLayout) -> TypedRecords:
     """Type every field of the records of `layout` that start at `starts` in `data`."""
     arrays = layout_arrays(layout)
