@@ -25,7 +25,7 @@ from etl.warehouse import Warehouse, normalise_url
 _SHOWN_SETTINGS = (
     "server_version", "fsync", "synchronous_commit", "full_page_writes", "wal_level",
     "shared_buffers", "work_mem", "maintenance_work_mem", "max_wal_size",
-    "max_parallel_workers_per_gather",
+    "max_parallel_workers_per_gather", "max_prepared_transactions",
 )
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import statistics
 import tempfile
 import time
@@ -55,7 +56,7 @@ from benchmarks.bench_support import (
     timed,
     warehouse_at,
 )
-from etl.landing import _with_lineage, land_unit
+from etl.landing import SECOND_COPY_SETTING, _with_lineage, land_unit
 from etl.migrate import upgrade_to_head
 from etl.pg_binary import EncodedRows
 from etl.sources.base import Batch
@@ -209,12 +210,23 @@ def write_delivery(sample: Sample, work: Path, *, zipped: bool) -> Path:
     return folder
 
 
-def land_delivery(warehouse: Warehouse, input_dir: Path) -> tuple[float, int]:
-    start = time.perf_counter()
-    source = CclfSource()
-    (unit,) = source.discover(input_dir)
-    outcome = land_unit(warehouse, source, unit, None)
-    seconds = time.perf_counter() - start
+def land_delivery(warehouse: Warehouse, input_dir: Path,
+                  one_connection: bool = False) -> tuple[float, int]:
+    """land_unit on the delivery; `one_connection` keeps it to one COPY connection (by
+    the setting landing reads), else a unit this large gets two (etl/second_stream.py)."""
+    saved = os.environ.get(SECOND_COPY_SETTING)
+    if one_connection:
+        os.environ[SECOND_COPY_SETTING] = "inf"
+    try:
+        start = time.perf_counter()
+        source = CclfSource()
+        (unit,) = source.discover(input_dir)
+        outcome = land_unit(warehouse, source, unit, None)
+        seconds = time.perf_counter() - start
+    finally:
+        os.environ.pop(SECOND_COPY_SETTING, None)
+        if saved is not None:
+            os.environ[SECOND_COPY_SETTING] = saved
     if outcome.status != "landed":
         raise SystemExit(f"land_unit did not land the sample: {outcome.status} {outcome.reason}")
     execute(warehouse,
@@ -257,6 +269,8 @@ def measure_file(warehouse: Warehouse, sample: Sample, repeat: int,
          lambda m: typed_copy(warehouse, binary)),
         (Measured(CORE), lambda m: parse_and_copy(warehouse, sample, m.parts)),
         (Measured(FOLDER), lambda m: land_delivery(warehouse, folder)[0]),
+        (Measured(ONE_CONNECTION),
+         lambda m: land_delivery(warehouse, folder, one_connection=True)[0]),
         (Measured("land_unit, zip delivery"), lambda m: land_delivery(warehouse, zipped)[0]),
     ]
     server = ServerCpu(warehouse)
@@ -279,6 +293,7 @@ def measure_file(warehouse: Warehouse, sample: Sample, repeat: int,
 RAW = "raw COPY (1 text column)"
 CORE = "parse + COPY (landing core, serial)"
 FOLDER = "land_unit, folder delivery"
+ONE_CONNECTION = "land_unit, folder delivery, one COPY connection"
 
 
 def offline_parts(sample: Sample, folder: Path, types: dict[str, str]) -> dict[str, float]:

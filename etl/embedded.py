@@ -42,6 +42,9 @@ _SERVER_SETTINGS = {
     "wal_level": "'minimal'",
     "max_wal_senders": "0",
     "max_connections": "100",
+    # Landing commits a large unit's second COPY connection in two phases
+    # (etl/second_stream.py).
+    "max_prepared_transactions": "4",
 }
 
 # A throwaway test server trades durability for speed.

@@ -9,6 +9,7 @@ same source (same name and sha256) is skipped.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -17,10 +18,13 @@ from dataclasses import dataclass, field
 from queue import Empty, Full, Queue
 from typing import TypeVar
 
+import psycopg
 import pyarrow as pa
 
 from etl import manifest
+from etl.errors import ConfigError
 from etl.pg_binary import EncodedRows
+from etl.second_stream import SecondStream, can_prepare, hold_decision_lock
 from etl.sources.base import Batch, InputFile, Reject, Source, Unit, UnitRejected
 from etl.warehouse import ColumnTypes, CopyPayload, Warehouse, column_types, encode_arrow, send_copy
 
@@ -28,12 +32,13 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# A unit's files are read once and kept for the source to parse while their sizes add up
-# to at most this; files past it are read again when parsed (bounds memory on a huge
-# delivery).
-KEEP_BYTES = 4 * 1024**3
 # Batches encoded ahead of the one being sent: one keeps both cores busy (below).
 _READ_AHEAD = 1
+# Units of at least this many MB (their files' bytes) are COPYed over two connections
+# when the server allows two-phase commit (etl/second_stream.py); a smaller unit is not
+# worth the second connection and its extra commit.
+SECOND_COPY_SETTING = "ETL_LANDING_SECOND_COPY_MB"
+_SECOND_COPY_DEFAULT_MB = 64
 
 
 @dataclass
@@ -54,15 +59,17 @@ def _with_lineage(batch: Batch, load_id: int) -> pa.Table:
     return rows.add_column(0, "load_id", pa.repeat(pa.scalar(load_id, pa.int64()), count))
 
 
-def _fingerprint(files: list[InputFile], keep_bytes: int = KEEP_BYTES) -> list[tuple[str, str]]:
-    """(name, sha256) of each file, keeping the bytes read for them within `keep_bytes`."""
-    keys, kept = [], 0
-    for file in files:
-        keys.append((file.name, file.sha256))
-        kept += file.size_bytes
-        if kept > keep_bytes:
-            file.release()
-    return keys
+def _landed_before(warehouse: Warehouse, source: Source, files: list[InputFile]) -> set[str]:
+    """Names of the unit's files landed before (same name and sha256) for the source.
+
+    Only a file whose name and size match a landed one is read for its sha256 here;
+    the others cannot match, and their sha256 is computed as the source parses them, so
+    the first COPY does not wait for the whole file to be read and hashed (issue 3,
+    item 9).
+    """
+    sizes = manifest.landed_sizes(warehouse, source.name, [f.name for f in files])
+    suspects = [(f.name, f.sha256) for f in files if (f.name, f.size_bytes) in sizes]
+    return {name for name, _ in manifest.landed_files(warehouse, source.name, suspects)}
 
 
 def _encoded(source: Source, unit: Unit, load_id: int,
@@ -172,42 +179,124 @@ def land_unit(warehouse: Warehouse, source: Source, unit: Unit, run_id: int | No
 
 def _land(warehouse: Warehouse, source: Source, unit: Unit, run_id: int | None,
           on_rows: Callable[[int], None] | None) -> LoadOutcome:
-    keys = _fingerprint(unit.files)
-    already = manifest.landed_files(warehouse, source.name, keys)
-    if already and already == set(keys):
+    already = _landed_before(warehouse, source, unit.files)
+    if already and len(already) == len(unit.files):
         return LoadOutcome(unit.name, "skipped", reason="every file was landed before")
-    fresh = [f for f in unit.files if (f.name, f.sha256) not in already]
+    fresh = [f for f in unit.files if f.name not in already]
     for file in unit.files:
-        if (file.name, file.sha256) in already:
+        if file.name in already:
             file.release()
     work = Unit(unit.name, fresh, unit.sort_key, detail=unit.detail, handle=unit.handle)
-    landed: dict[str, int] = defaultdict(int)
-    per_file: dict[str, dict[str, object]] = {}
-    quarantined = 0
+    tally = _Tally(on_rows)
+    second: SecondStream | None = None
     try:
         with warehouse.raw_connection() as conn:
-            skipped = sorted(name for name, _ in already)
             load_id = manifest.insert_load(conn, run_id, source.name, unit.name, "landing",
-                                           {**unit.detail, "skipped_files": skipped})
+                                           {**unit.detail, "skipped_files": sorted(already)})
             types = column_types(conn, source.staging_schema)
-            with _read_ahead(_encoded(source, work, load_id, types)) as batches:
-                for batch, payload in batches:
-                    staged = send_copy(conn, payload)
-                    _quarantine(conn, load_id, batch.rejects)
-                    landed[batch.table] += staged
-                    quarantined += len(batch.rejects)
-                    info = per_file.setdefault(batch.file_name, {"rows": 0, "rejects": 0})
-                    info.update(table=batch.table, rows=int(info["rows"]) + staged,
-                                rejects=int(info["rejects"]) + len(batch.rejects))
-                    if on_rows:
-                        on_rows(staged)
+            if sum(f.size_bytes for f in fresh) >= _second_copy_from_bytes() \
+                    and can_prepare(conn):
+                hold_decision_lock(conn, load_id)
+                second = SecondStream(warehouse, load_id)
+            with _read_ahead(_encoded(source, work, load_id, types),
+                             depth=_READ_AHEAD + (second is not None)) as batches:
+                _send(batches, conn, second.conn if second else None, load_id, tally)
             for file in fresh:
-                info = per_file.get(file.name, {})
+                info = tally.per_file.get(file.name, {})
                 manifest.record_file(conn, load_id, source.name, file.name, file.origin,
                                      file.sha256, file.size_bytes, info.get("table"),
                                      int(info.get("rows", 0)), int(info.get("rejects", 0)),
                                      "landed")
-            manifest.close_load(conn, load_id, "landed", sum(landed.values()), quarantined)
+            manifest.close_load(conn, load_id, "landed", sum(tally.landed.values()),
+                                tally.quarantined)
+            if second is not None:
+                second.prepare()
     except UnitRejected as rejection:
         return _record_rejection(warehouse, source, unit, run_id, str(rejection))
-    return LoadOutcome(unit.name, "landed", load_id, dict(landed), quarantined)
+    finally:
+        if second is not None:
+            second.settle()
+    return LoadOutcome(unit.name, "landed", load_id, dict(tally.landed), tally.quarantined)
+
+
+def _second_copy_from_bytes() -> float:
+    value = os.environ.get(SECOND_COPY_SETTING, str(_SECOND_COPY_DEFAULT_MB))
+    try:
+        return float(value) * 1024**2
+    except ValueError:
+        raise ConfigError(f"{SECOND_COPY_SETTING}={value!r}: give a number of MB") from None
+
+
+@dataclass
+class _Tally:
+    """What a unit's batches landed, per staging table and per file."""
+
+    on_rows: Callable[[int], None] | None
+    landed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    per_file: dict[str, dict[str, object]] = field(default_factory=dict)
+    quarantined: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, batch: Batch, staged: int) -> None:
+        with self.lock:
+            self.landed[batch.table] += staged
+            self.quarantined += len(batch.rejects)
+            info = self.per_file.setdefault(batch.file_name, {"rows": 0, "rejects": 0})
+            info.update(table=batch.table, rows=int(info["rows"]) + staged,
+                        rejects=int(info["rejects"]) + len(batch.rejects))
+            if self.on_rows:
+                self.on_rows(staged)
+
+
+def _send(batches: Iterator[tuple[Batch, CopyPayload]], conn: psycopg.Connection,
+          second: psycopg.Connection | None, load_id: int, tally: _Tally) -> None:
+    """COPY every batch on `conn`, or on `conn` and `second` side by side, each taking
+    the next batch when its last is sent.
+
+    Quarantine rows go on `conn` only (they reference the unit's load row, which only
+    its transaction sees): the second connection's rejects wait for `conn`'s next turn.
+    """
+    if second is None:
+        for batch, payload in batches:
+            tally.add(batch, send_copy(conn, payload))
+            _quarantine(conn, load_id, batch.rejects)
+        return
+    taking = threading.Lock()
+    pending: Queue[list[Reject]] = Queue()
+    failed: list[BaseException] = []
+
+    def next_batch() -> tuple[Batch, CopyPayload] | None:
+        with taking:
+            return None if failed else next(batches, None)
+
+    def second_sender() -> None:
+        try:
+            while (item := next_batch()) is not None:
+                batch, payload = item
+                tally.add(batch, send_copy(second, payload))
+                pending.put(batch.rejects)
+        except BaseException as error:  # raised again by the first sender below
+            failed.append(error)
+
+    worker = threading.Thread(target=second_sender, name="landing-second-copy", daemon=True)
+    worker.start()
+    try:
+        while (item := next_batch()) is not None:
+            batch, payload = item
+            tally.add(batch, send_copy(conn, payload))
+            _quarantine(conn, load_id, batch.rejects)
+            _quarantine_pending(conn, load_id, pending)
+    except BaseException as error:
+        failed.append(error)
+        raise
+    finally:
+        worker.join()
+    if failed:
+        raise failed[0]
+    _quarantine_pending(conn, load_id, pending)
+
+
+def _quarantine_pending(conn: psycopg.Connection, load_id: int,
+                        pending: Queue[list[Reject]]) -> None:
+    while not pending.empty():
+        _quarantine(conn, load_id, pending.get())

@@ -80,6 +80,19 @@ def landed_files(warehouse: Warehouse, source: str,
     return landed & set(files)
 
 
+def landed_sizes(warehouse: Warehouse, source: str, names: list[str]) -> set[tuple[str, int]]:
+    """(file name, size) of the files of these names landed for `source`: a file whose
+    name and size are not among them cannot have been landed, whatever its sha256."""
+    if not names:
+        return set()
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "select file_name, size_bytes from etl.manifest "
+            "where source = :source and status = 'landed' and file_name = any(:names)"
+        ), {"source": source, "names": names})
+        return {(name, int(size)) for name, size in rows}
+
+
 def insert_load(conn: psycopg.Connection, run_id: int | None, source: str, unit_name: str,
                 status: str, detail: dict[str, Any]) -> int:
     row = conn.execute(

@@ -32,6 +32,7 @@ from etl.quality.steps import (
     check_pending_loads,
     gate_folder,
 )
+from etl.second_stream import settle_prepared
 from etl.sources.base import Source
 from etl.sources.registry import get_source
 from etl.warehouse import Warehouse, advisory_lock
@@ -137,6 +138,7 @@ def land_all(warehouse: Warehouse, source: Source, input_dir: Path, run_id: int,
              result: RunResult, clock: StageClock,
              on_rows: Callable[[int], None] | None) -> None:
     with clock.stage(f"landing {source.name}"):
+        settle_prepared(warehouse)  # a landing stopped between its two commits
         units = source.discover(input_dir)
         clock.on_step(f"discovered {len(units)} {source.name} unit(s) in {input_dir}")
         for unit in units:

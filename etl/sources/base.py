@@ -9,13 +9,16 @@ write synthetic input with its truth (`etl synth <source>`, in the source's synt
 from __future__ import annotations
 
 import hashlib
+import mmap
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
 
+from etl.errors import BadInputError
 from etl.pg_binary import EncodedRows
 
 
@@ -42,29 +45,48 @@ class StagingTable:
         return f"create table {schema}.{self.name} (\n    {body}\n)"
 
 
+# A file's bytes as a source reads them: in memory, or mapped from disk (mmap.mmap has
+# the bytes methods parsing uses: find, slicing, indexing, the buffer protocol).
+FileBytes = bytes | mmap.mmap
+
+# sha256 is computed beside the parse: hashlib lets go of the GIL on large buffers.
+_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+
+
 @dataclass
 class InputFile:
     """One file of a unit: a name, where it came from, and how to read its bytes.
 
-    `data()` reads the file once and keeps the bytes until `release()`; the sha256 and
-    the size come from that same read. Landing used to read a file for its sha256, again
-    for its size, and the source read it twice more (a zip member was inflated four times,
-    issue 3 item 9), so a source should parse from `data()` too.
+    `data()` reads the file once and keeps the bytes until `release()`; the size and the
+    sha256 come from that same read, the sha256 in a worker thread while the source
+    parses. (Landing used to read a file for its sha256, again for its size, and the
+    source read it twice more: a zip member was inflated four times, issue 3 item 9.)
+
+    `size_hint` is the size discovery saw (a directory entry or a zip's central
+    directory); landing uses it to know, before any read, that a file cannot have been
+    landed before. Bytes read must match it, or the file changed since discovery.
     """
 
     name: str
     origin: str
-    read_bytes: Callable[[], bytes]
-    _data: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    read_bytes: Callable[[], FileBytes]
+    size_hint: int | None = None
+    _data: FileBytes | None = field(default=None, init=False, repr=False, compare=False)
     _sha256: str | None = field(default=None, init=False, repr=False, compare=False)
+    _hashing: Future[str] | None = field(default=None, init=False, repr=False, compare=False)
     _size: int | None = field(default=None, init=False, repr=False, compare=False)
 
-    def data(self) -> bytes:
+    def data(self) -> FileBytes:
         """The file's bytes, read on first use and kept until `release()`."""
         if self._data is None:
-            self._data = self.read_bytes()
-            self._sha256 = hashlib.sha256(self._data).hexdigest()
-            self._size = len(self._data)
+            data = self.read_bytes()
+            if self.size_hint is not None and len(data) != self.size_hint:
+                raise BadInputError(
+                    f"{self.name}: {len(data)} bytes read, {self.size_hint} when the run found "
+                    f"it: the file changed while it was being landed")
+            self._data, self._size = data, len(data)
+            if self._sha256 is None and self._hashing is None:
+                self._hashing = _HASHING.submit(_sha256_of, data)
         return self._data
 
     def release(self) -> None:
@@ -74,16 +96,24 @@ class InputFile:
     @property
     def sha256(self) -> str:
         if self._sha256 is None:
-            self.data()
-        assert self._sha256 is not None
+            if self._hashing is None:
+                self.data()
+            assert self._hashing is not None
+            self._sha256, self._hashing = self._hashing.result(), None
         return self._sha256
 
     @property
     def size_bytes(self) -> int:
-        if self._size is None:
+        """The size read; before the first read, the size discovery saw (when known)."""
+        if self._size is None and self.size_hint is None:
             self.data()
-        assert self._size is not None
-        return self._size
+        size = self._size if self._size is not None else self.size_hint
+        assert size is not None
+        return size
+
+
+def _sha256_of(data: FileBytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass

@@ -39,6 +39,7 @@ Discovery reads zip directories only; a damaged member is found when it is read.
 from __future__ import annotations
 
 import datetime as dt
+import mmap
 import re
 import zipfile
 import zlib
@@ -49,9 +50,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from etl.errors import BadInputError
+from etl.sources.base import FileBytes
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # local file header; empty archive
 # What a damaged zip or an unreadable file raises while being read.
+# Files from this size up are mapped for landing rather than read (`read_or_map`).
+_MAP_FROM_BYTES = 1024 * 1024
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError)
 _FILE_NUMBERS = "0123456789AB"
 _ENTITY_ID = re.compile(r"[A-Z]{1,5}[0-9]{3,6}")
@@ -156,6 +160,7 @@ class MemberFile:
     parsed: CclfName
     size: int
     opener: Callable[[], AbstractContextManager[BinaryIO]] = field(repr=False, compare=False)
+    path: Path | None = None  # where it is on disk; None inside a zip
 
     @property
     def file_id(self) -> str:
@@ -178,13 +183,26 @@ class MemberFile:
             with self.opener() as stream:
                 yield stream
         except _READ_ERRORS as error:
-            raise BadInputError(
-                f"{self.short_id} in {self.name}: cannot be read ({error})"
-            ) from error
+            raise self._unreadable(error) from error
 
     def read_bytes(self) -> bytes:
         with self.open() as stream:
             return stream.read()
+
+    def read_or_map(self) -> FileBytes:
+        """The bytes for landing: a large file on disk is mapped rather than read, so
+        parsing starts without copying it into memory first (issue 3, item 9); its pages
+        are read as the parser reaches them. A zip member is inflated into memory."""
+        if self.path is None or self.size < _MAP_FROM_BYTES:
+            return self.read_bytes()
+        try:
+            with self.path.open("rb") as stream:
+                return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+        except _READ_ERRORS as error:
+            raise self._unreadable(error) from error
+
+    def _unreadable(self, error: Exception) -> BadInputError:
+        return BadInputError(f"{self.short_id} in {self.name}: cannot be read ({error})")
 
 
 @dataclass(frozen=True)
@@ -352,7 +370,7 @@ def _read_folder(path: Path, parsed: CclfName) -> Delivery:
 
 
 def _disk_member(path: Path, parsed: CclfName) -> MemberFile:
-    return MemberFile(path.name, parsed, path.stat().st_size, lambda: path.open("rb"))
+    return MemberFile(path.name, parsed, path.stat().st_size, lambda: path.open("rb"), path)
 
 
 def _delivery(path: Path, source: str, parsed: CclfName, members: list[MemberFile]) -> Delivery:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from etl.errors import BadInputError
-from etl.sources.base import Batch, InputFile, Reject, Unit, UnitRejected
+from etl.sources.base import Batch, FileBytes, InputFile, Reject, Unit, UnitRejected
 from etl.sources.cclf.layout import DEFAULT_IP_VERSION, SUMMARY_FILE_ID, layouts
 from etl.sources.cclf.package import Delivery, MemberFile, discover
 from etl.sources.cclf.parse import iter_landing_batches
@@ -27,7 +27,7 @@ def _unit(delivery: Delivery) -> Unit:
         }
     files = [
         InputFile(name=member.name, origin=f"{delivery.path}:{member.name}",
-                  read_bytes=member.read_bytes)
+                  read_bytes=member.read_or_map, size_hint=member.size)
         for member in delivery.members
     ]
     sort_key = (parsed.delivered_at.isoformat() if parsed else "", delivery.name)
@@ -126,10 +126,10 @@ class CclfSource:
             del data
 
 
-def _reader(files: dict[str, InputFile]) -> Callable[[MemberFile], bytes]:
+def _reader(files: dict[str, InputFile]) -> Callable[[MemberFile], FileBytes]:
     """A member's bytes: from the unit's InputFile when it has one (read once, shared with
     the sha256), else from the delivery (a file landed before, still counted for CCLF0)."""
-    def read(member: MemberFile) -> bytes:
+    def read(member: MemberFile) -> FileBytes:
         file = files.get(member.name)
         return file.data() if file is not None else member.read_bytes()
 

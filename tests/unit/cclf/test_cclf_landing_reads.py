@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import mmap
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from etl.landing import _fingerprint, _read_ahead
+from etl.errors import BadInputError
+from etl.landing import _read_ahead
 from etl.sources.base import InputFile
 from etl.sources.cclf.layout import layouts
 from etl.sources.cclf.records import format_file, format_summary
@@ -35,18 +38,34 @@ def test_each_file_is_read_once_for_sha256_count_and_parse(
     reads: dict[str, int] = {}
     for file in unit.files:
         file.read_bytes = _counting(file.read_bytes, file.name, reads)
-    _fingerprint(unit.files)
+    assert [file.size_bytes for file in unit.files] == [file.size_hint for file in unit.files]
+    assert reads == {}  # the sizes discovery saw: nothing read yet
     batches = list(source.read(unit))
+    digests = [file.sha256 for file in unit.files]
     assert sum(batch.rows.num_rows for batch in batches) == 5
     assert reads == {ZC0: 1, ZC1: 1}
+    assert digests == [hashlib.sha256(data).hexdigest() for data in _delivery_files(5).values()]
 
 
-def test_files_past_the_memory_budget_are_read_again() -> None:
-    files = [InputFile(f"f{n}", "here", lambda n=n: bytes(100 + n)) for n in range(3)]
-    keys = _fingerprint(files, keep_bytes=150)
-    assert [name for name, _ in keys] == ["f0", "f1", "f2"]
-    assert [file._data is not None for file in files] == [True, False, False]
-    assert [file.size_bytes for file in files] == [100, 101, 102]
+@pytest.mark.parametrize("form", ["zip", "folder"])
+def test_a_large_file_on_disk_is_mapped_and_a_zip_member_read(
+    tmp_path: Path, make_delivery: Callable[..., Path], form: str
+) -> None:
+    files = _delivery_files(3000)  # CCLF1 lines of 438 bytes: past the 1 MiB mapping size
+    make_delivery(ZIP_NAME, files, form=form)
+    [unit] = CclfSource().discover(tmp_path)
+    data = {file.name: file.data() for file in unit.files}
+    assert isinstance(data[ZC1], mmap.mmap if form == "folder" else bytes)
+    assert isinstance(data[ZC0], bytes)
+    assert {name: bytes(value) for name, value in data.items()} == files
+    assert sum(batch.rows.num_rows for batch in CclfSource().read(unit)) == 3000
+
+
+def test_a_file_that_changed_since_discovery_is_an_error() -> None:
+    file = InputFile("ZC1", "here", lambda: b"abcd", size_hint=3)
+    assert file.size_bytes == 3
+    with pytest.raises(BadInputError, match=r"ZC1: 4 bytes read, 3 when the run found it"):
+        file.data()
 
 
 def test_a_released_file_keeps_its_sha256_and_reads_again() -> None:
