@@ -42,10 +42,12 @@ _SERVER_SETTINGS = {
     "wal_level": "'minimal'",
     "max_wal_senders": "0",
     "max_connections": "100",
-    # Landing commits a large unit's second COPY connection in two phases
-    # (etl/second_stream.py).
-    "max_prepared_transactions": "4",
 }
+
+# Given at every start, so that a server initialised by an earlier release gets them too:
+# landing commits a large unit's second COPY connection in two phases
+# (etl/second_stream.py).
+_START_SETTINGS = {"max_prepared_transactions": "4"}
 
 # A throwaway test server trades durability for speed.
 _THROWAWAY_SETTINGS = {"fsync": "off", "full_page_writes": "off", "synchronous_commit": "off"}
@@ -259,7 +261,8 @@ class EmbeddedPostgres:
         if _port_in_use(self.port):
             self._save_state(port=_free_port())
         bin_dir = self._resolve_bin_dir()
-        options = f"-p {self.port} -k {self.socket_dir}"
+        options = f"-p {self.port} -k {self.socket_dir}" + "".join(
+            f" -c {key}={value}" for key, value in _START_SETTINGS.items())
         self._run([
             str(bin_dir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(self.data_dir),
             "-l", str(self.log_file), "-o", options,
