@@ -101,9 +101,15 @@ def test_two_existing_person_ids_found_to_be_one_person_wait_for_a_decision(
     run(keyed, "fhir", tmp_path / "b")
     assert warehouse.scalar("select count(*) from etl.linkage_review "
                             "where kind = 'merge'") == 1
-    decision = decide(warehouse, review.review_id, approve=True, decided_by="test")
-    assert (decision.merged_into, decision.merged_from) == (
-        min(cclf_id, fhir_id), (max(cclf_id, fhir_id),))
+    decide_cli = ["--database-url", keyed.database_url or "", "tokens", "decide",
+                  str(review.review_id), "--by", "test"]
+    approved = CliRunner().invoke(cli, [*decide_cli, "--approve"], obj={})
+    assert approved.exit_code == 0, approved.output
+    assert " ".join(approved.output.split()) == (
+        f"review {review.review_id} (merge) approved: person_ids {max(cclf_id, fhir_id)} "
+        f"merged into {min(cclf_id, fhir_id)} (published by the next `etl run`)")
+    refused = CliRunner().invoke(cli, [*decide_cli, "--reject"], obj={})
+    assert refused.exit_code != 0 and "already approved" in refused.output
     with pytest.raises(Exception, match="already approved"):
         decide(warehouse, review.review_id, approve=False, decided_by="test")
     run(keyed, "fhir", tmp_path / "b")
