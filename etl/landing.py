@@ -3,7 +3,9 @@
 Each unit lands in one transaction: its load row, manifest rows, staged rows and
 quarantined records commit together, so a crash at any point leaves either all of it
 or none of it, and a re-run lands exactly what is missing. A file landed before for the
-same source (same name and sha256) is skipped.
+same source (same name and sha256) is skipped. A large unit's rows go over two
+connections, the second committed with the first by two-phase commit
+(etl/second_stream.py).
 """
 
 from __future__ import annotations
