@@ -134,15 +134,14 @@ def build_omop(settings: Settings, warehouse: Warehouse, run_id: int | None,
         complete_build_schema(warehouse)
 
 
-def land_all(warehouse: Warehouse, source: Source, input_dir: Path, run_id: int,
-             result: RunResult, clock: StageClock,
-             on_rows: Callable[[int], None] | None) -> None:
+def land_all(warehouse: Warehouse, source: Source, input_dir: Path, result: RunResult,
+             clock: StageClock, on_rows: Callable[[int], None] | None) -> None:
     with clock.stage(f"landing {source.name}"):
         settle_prepared(warehouse)  # a landing stopped between its two commits
         units = source.discover(input_dir)
         clock.on_step(f"discovered {len(units)} {source.name} unit(s) in {input_dir}")
         for unit in units:
-            outcome = land_unit(warehouse, source, unit, run_id, on_rows)
+            outcome = land_unit(warehouse, source, unit, result.run_id, on_rows)
             result.loads.append(outcome)
             clock.on_step(_describe(outcome))
 
@@ -162,34 +161,38 @@ def run(settings: Settings, source_name: str, input_dir: Path,
         result = RunResult(run_id)
         clock = StageClock(on_step)
         try:
-            land_all(warehouse, source, input_dir, run_id, result, clock, on_rows)
-            with clock.stage("gate 1: landed rows"):
-                result.apply_landing_verdict(
-                    check_pending_loads(warehouse, run_id, settings.reports))
-            on_step(f"gate 1: {result.gates['landing']}")
-            build_omop(settings, warehouse, run_id, clock, on_rows)
-            with clock.stage("gate 2: OMOP build"):
-                build_gate = check_build(warehouse, BUILD, run_id, settings.reports)
-            result.gates["build"] = _verdict_line([build_gate])
-            on_step(f"gate 2: {result.gates['build']}")
-            if not build_gate.passed:
-                raise _blocked(build_gate, run_id)
-            with clock.stage("publish"):
-                publish(warehouse)
-            result.published = True
-            result.omop_counts = warehouse.table_counts("omop")
-        except GateRejectedError as error:
-            result.stage_seconds = clock.seconds
-            manifest.finish_run(warehouse, run_id, "rejected", _stats(result), error=str(error))
-            raise
+            _run_stages(settings, warehouse, source, input_dir, result, clock, on_rows)
         except BaseException as error:
             result.stage_seconds = clock.seconds
-            manifest.finish_run(warehouse, run_id, "failed", _stats(result), error=str(error))
+            status = "rejected" if isinstance(error, GateRejectedError) else "failed"
+            manifest.finish_run(warehouse, run_id, status, _stats(result), error=str(error))
             raise
         result.stage_seconds = clock.seconds
         status = "rejected" if result.rejected or result.gate_rejected else "succeeded"
         manifest.finish_run(warehouse, run_id, status, _stats(result), published=True)
         return result
+
+
+def _run_stages(settings: Settings, warehouse: Warehouse, source: Source, input_dir: Path,
+                result: RunResult, clock: StageClock,
+                on_rows: Callable[[int], None] | None) -> None:
+    """Landing, gate 1, the OMOP build, gate 2 and publishing, each timed by `clock`."""
+    land_all(warehouse, source, input_dir, result, clock, on_rows)
+    with clock.stage("gate 1: landed rows"):
+        result.apply_landing_verdict(
+            check_pending_loads(warehouse, result.run_id, settings.reports))
+    clock.on_step(f"gate 1: {result.gates['landing']}")
+    build_omop(settings, warehouse, result.run_id, clock, on_rows)
+    with clock.stage("gate 2: OMOP build"):
+        build_gate = check_build(warehouse, BUILD, result.run_id, settings.reports)
+    result.gates["build"] = _verdict_line([build_gate])
+    clock.on_step(f"gate 2: {result.gates['build']}")
+    if not build_gate.passed:
+        raise _blocked(build_gate, result.run_id)
+    with clock.stage("publish"):
+        publish(warehouse)
+    result.published = True
+    result.omop_counts = warehouse.table_counts("omop")
 
 
 def check_published(settings: Settings) -> tuple[GateOutcome, Path]:
