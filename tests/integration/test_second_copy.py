@@ -19,7 +19,7 @@ import pytest
 
 from etl import landing, manifest
 from etl.landing import SECOND_COPY_SETTING, land_unit
-from etl.second_stream import settle_prepared, transaction_name
+from etl.second_stream import SecondStream, settle_prepared, transaction_name
 from etl.sources.cclf.layout import layouts
 from etl.sources.cclf.source import CclfSource
 from etl.sources.cclf.synth import generate
@@ -98,6 +98,29 @@ def test_two_connections_land_what_one_lands(
         "'2023-02-30' is not a date in YYYY-MM-DD form"]
     assert one_threads == {"MainThread"}
     assert two_threads == {"MainThread", "landing-second-copy"}
+
+
+def test_a_failure_after_the_second_connection_prepared_rolls_both_back(
+    warehouse: Warehouse, delivery: Path, monkeypatch: pytest.MonkeyPatch, no_prepared_left: None
+) -> None:
+    before = int(warehouse.scalar("select coalesce(max(load_id), 0) from etl.load"))
+    prepare = SecondStream.prepare
+
+    def prepare_then_fail(self: SecondStream) -> None:
+        prepare(self)
+        assert warehouse.scalar("select count(*) from pg_prepared_xacts") == 1
+        raise RuntimeError("stopped between the two commits")
+
+    monkeypatch.setattr(SecondStream, "prepare", prepare_then_fail)
+    monkeypatch.setenv(SECOND_COPY_SETTING, "0")
+    source = CclfSource()
+    [unit] = source.discover(delivery)
+    with pytest.raises(RuntimeError, match="between the two commits"):
+        land_unit(warehouse, source, unit, None)
+    for table in STAGING_TABLES:
+        assert warehouse.scalar(f"select count(*) from stg_cclf.{table} where load_id > :n",
+                                n=before) == 0, table
+    assert warehouse.scalar("select count(*) from etl.load where load_id > :n", n=before) == 0
 
 
 def test_a_bad_setting_is_named(warehouse: Warehouse, delivery: Path,
