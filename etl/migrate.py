@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from etl.paths import project_folder
+from etl.second_stream import settle_prepared
 from etl.warehouse import Warehouse
 
 
@@ -30,8 +31,14 @@ def current_revision(warehouse: Warehouse) -> str | None:
 
 
 def upgrade_to_head(warehouse: Warehouse) -> tuple[str | None, str]:
-    """Apply pending migrations; returns (revision before, revision after)."""
+    """Apply pending migrations; returns (revision before, revision after).
+
+    A landing stopped between its two commits holds its staging tables' locks in a
+    prepared transaction: it is settled first, so that no migration waits on it.
+    """
     before = current_revision(warehouse)
+    if before is not None:
+        settle_prepared(warehouse)
     config = _alembic_config()
     with warehouse.engine.begin() as conn:
         config.attributes["connection"] = conn

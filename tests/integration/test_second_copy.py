@@ -19,6 +19,7 @@ import pytest
 
 from etl import landing, manifest
 from etl.landing import SECOND_COPY_SETTING, land_unit
+from etl.migrate import upgrade_to_head
 from etl.second_stream import SecondStream, settle_prepared, transaction_name
 from etl.sources.cclf.layout import layouts
 from etl.sources.cclf.source import CclfSource
@@ -167,6 +168,14 @@ def test_settling_commits_the_rows_of_a_landed_load_and_drops_the_others(
     assert [_staged(warehouse, n) for n in (landed, rolled_back, rejected)] == [0, 0, 0]
     settle_prepared(warehouse)
     assert [_staged(warehouse, n) for n in (landed, rolled_back, rejected)] == [1, 0, 0]
+
+
+def test_migrating_settles_first(warehouse: Warehouse, no_prepared_left: None) -> None:
+    """`etl init` (upgrade_to_head) must not wait on the locks a stopped landing holds."""
+    landed = _load(warehouse, "landed")
+    _prepared_rows(warehouse, landed)
+    upgrade_to_head(warehouse)
+    assert _staged(warehouse, landed) == 1
 
 
 def test_settling_leaves_a_landing_that_is_still_deciding(
