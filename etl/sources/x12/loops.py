@@ -40,10 +40,10 @@ class _Open:
     def __init__(self, spec: LoopSpec, start: int, trigger: SegmentSpec | None = None,
                  parent: _Open | None = None) -> None:
         self.spec = spec
-        # The loops open from the transaction set to this one. A loop's body can be
-        # reused under two parents (2300 under 2000B and 2000C), so the loop alone does
-        # not say which loops enclose it; with its path, it does.
-        self.path: tuple[LoopSpec, ...] = (*parent.path, spec) if parent else (spec,)
+        # The loops open from the transaction set to this one, as (parent's path, loop).
+        # A loop's body can be reused under two parents (2300 under 2000B and 2000C), so
+        # the loop alone does not say which loops enclose it; its path does.
+        self.path: tuple[object, LoopSpec] = (parent.path if parent else None, spec)
         self.position = 0
         # The trigger, when given, is the loop's first segment: used once already.
         self.segment_counts: dict[SegmentSpec, int] = {} if trigger is None else {trigger: 1}
