@@ -35,10 +35,15 @@ _MAX_CACHED = 100_000
 class _Open:
     """An open loop iteration on the stack."""
 
-    __slots__ = ("hl_id", "loop_counts", "position", "segment_counts", "spec", "start")
+    __slots__ = ("hl_id", "loop_counts", "path", "position", "segment_counts", "spec", "start")
 
-    def __init__(self, spec: LoopSpec, start: int, trigger: SegmentSpec | None = None) -> None:
+    def __init__(self, spec: LoopSpec, start: int, trigger: SegmentSpec | None = None,
+                 parent: _Open | None = None) -> None:
         self.spec = spec
+        # The loops open from the transaction set to this one, as (parent's path, loop).
+        # A loop's body can be reused under two parents (2300 under 2000B and 2000C), so
+        # the loop alone does not say which loops enclose it; its path does.
+        self.path: tuple[object, LoopSpec] = (parent.path if parent else None, spec)
         self.position = 0
         # The trigger, when given, is the loop's first segment: used once already.
         self.segment_counts: dict[SegmentSpec, int] = {} if trigger is None else {trigger: 1}
@@ -79,6 +84,7 @@ class SetWalker:
         self.known_ids = index.known_ids
         self.code_index = index.code_index
         self.decisions = index.decisions
+        self.outward = index.outward
         self.levels = index.levels
 
     def place(self, elements: list[str], position: int) -> SegmentSpec | None:
@@ -119,11 +125,17 @@ class SetWalker:
     def search(self, elements: list[str], position: int,
                index: int | None) -> SegmentSpec | None:
         """The slow path: look for the segment from the innermost loop outwards (module
-        notes), and remember what was found in the innermost loop for the fast path."""
+        notes), and remember what was found for the next segment that comes to the same
+        loops at the same position with the same id and code."""
         segment_id = elements[0]
         code = elements[index] if index is not None and len(elements) > index else None
         stack = self.stack
         top = len(stack) - 1
+        outward_key = (stack[top].path, stack[top].position, segment_id, code)
+        known = self.outward.get(outward_key)
+        if known is not None and self.unused(*known):
+            self.close_to(known[0], position)
+            return self.take(stack[known[0]], known[1], elements, position)
         overused: tuple[int, SegmentSpec | LoopSpec] | None = None
         for depth in range(top, -1, -1):
             state = stack[depth]
@@ -133,19 +145,18 @@ class SetWalker:
                     if state.segment_counts.get(candidate, 0) >= candidate.max_use:  # type: ignore[arg-type]
                         overused = overused or (depth, candidate)
                         continue
-                    if depth != top:
-                        self.close_to(depth, position)
-                    else:
-                        self.decisions[key] = candidate
-                    return self.use_segment(state, candidate, elements,  # type: ignore[arg-type]
-                                            position)
-                if state.loop_counts.get(candidate, 0) >= candidate.max_repeat:  # type: ignore[arg-type,union-attr]
+                elif state.loop_counts.get(candidate, 0) >= candidate.max_repeat:  # type: ignore[arg-type,union-attr]
                     overused = overused or (depth, candidate)
                     continue
                 if depth == top:
                     self.decisions[key] = candidate
+                elif overused is None:
+                    # The loops and their positions from the innermost one outwards
+                    # follow from the path, so nothing nearer can match next time
+                    # either: the same candidate is the answer while it is not overused.
+                    self.outward[outward_key] = (depth, candidate)
                 self.close_to(depth, position)
-                return self.open_loop(state, candidate, elements, position)  # type: ignore[arg-type]
+                return self.take(state, candidate, elements, position)
         if overused is not None:
             return self.overuse(overused[0], overused[1], elements, position)
         self.misplaced(elements, position)
@@ -167,12 +178,27 @@ class SetWalker:
                  if c.position >= position and c.matches(elements, component)]
                 + [c for c in spec.loops_by_trigger.get(segment_id, ())
                    if c.position >= position and c.trigger.matches(elements, component)])
-            if len(self.levels) >= _MAX_CACHED:
+            if len(self.levels) >= _MAX_CACHED or len(self.outward) >= _MAX_CACHED:
                 # Keys hold the codes sent: codes sent at random must not grow them forever.
                 self.levels.clear()
                 self.decisions.clear()
+                self.outward.clear()
             self.levels[key] = found
         return found
+
+    def unused(self, depth: int, candidate: SegmentSpec | LoopSpec) -> bool:
+        """Whether the open loop at `depth` may take the segment or loop once more."""
+        state = self.stack[depth]
+        if candidate.__class__ is SegmentSpec:
+            return state.segment_counts.get(candidate, 0) < candidate.max_use  # type: ignore[arg-type,union-attr]
+        return state.loop_counts.get(candidate, 0) < candidate.max_repeat  # type: ignore[arg-type,union-attr]
+
+    def take(self, state: _Open, candidate: SegmentSpec | LoopSpec, elements: list[str],
+             position: int) -> SegmentSpec:
+        """Use a segment of the open loop `state`, or open one of its child loops."""
+        if candidate.__class__ is SegmentSpec:
+            return self.use_segment(state, candidate, elements, position)  # type: ignore[arg-type]
+        return self.open_loop(state, candidate, elements, position)  # type: ignore[arg-type]
 
     def use_segment(self, state: _Open, spec: SegmentSpec, elements: list[str],
                     position: int) -> SegmentSpec:
@@ -189,7 +215,7 @@ class SetWalker:
         counts = state.loop_counts
         counts[child] = counts.get(child, 0) + 1
         trigger = child.trigger
-        opened = _Open(child, position, trigger)
+        opened = _Open(child, position, trigger, state)
         self.stack.append(opened)
         required = trigger.required_elements
         if required:
@@ -326,6 +352,10 @@ class _GuideIndex:
     loop_of: dict[SegmentSpec, str]
     # What a segment may be in one loop at one position: `SetWalker.candidates`.
     levels: dict[tuple[object, ...], tuple[SegmentSpec | LoopSpec, ...]] = \
+        field(default_factory=dict)
+    # Decisions of the slow path that close loops: (path of the innermost open loop, its
+    # position, segment id, code) -> (depth of the loop that takes it, segment or loop).
+    outward: dict[tuple[object, ...], tuple[int, SegmentSpec | LoopSpec]] = \
         field(default_factory=dict)
     # (loop id, segment id) -> the guide segments it names.
     by_name: dict[tuple[str, str], list[SegmentSpec]] = field(default_factory=dict)

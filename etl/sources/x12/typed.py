@@ -17,7 +17,10 @@ import pyarrow as pa
 
 from etl.sources.x12.tables import X12Table, kind_of
 
-_DECIMAL = r"^-?(\d+\.?\d*|\.\d+)$"
+# An X12 decimal (optional minus, digits, optional point) whose digits after the point,
+# trailing zeros aside, are at most `scale`: one regular expression without captures,
+# so it runs as a plain automaton (the point alone, "1e3" and "1,000" do not match).
+_DECIMAL = r"^-?(?:\d+(?:\.\d{{0,{scale}}}0*)?|\.(?:\d{{1,{scale}}}0*|0+))$"
 _SCALES = {"money": 2, "quantity": 3}
 _PRECISION = {"money": 18, "quantity": 15}
 _ARROW = {
@@ -25,7 +28,7 @@ _ARROW = {
     "timestamp": pa.timestamp("s"), "money": pa.decimal128(18, 2),
     "quantity": pa.decimal128(15, 3),
 }
-_FLAG = "__bad__"
+_TYPED = "__typed__"
 
 
 @dataclass(frozen=True)
@@ -42,25 +45,23 @@ def arrow_schema(table: X12Table) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _typed(name: str, kind: str) -> tuple[pl.Expr, pl.Expr | None]:
+def _typed(name: str, kind: str) -> pl.Expr | None:
+    """The typed value of a column of `kind` (None: the column stays as it is). A value
+    that fails its type becomes null, so a failure is a value that is there and a typed
+    value that is not (`type_rows`)."""
     raw = pl.col(name)
     if kind == "date":
-        parsed = raw.str.to_date("%Y%m%d", strict=False)
-        bad = raw.is_not_null() & (parsed.is_null() | (raw.str.len_chars() != 8))
-        return pl.when(bad).then(None).otherwise(parsed).alias(name), bad
+        # strict=False reads "2024011" too: X12 D8 dates have exactly eight digits.
+        return pl.when(raw.str.len_chars() == 8).then(raw.str.to_date("%Y%m%d", strict=False))
     if kind == "timestamp":
-        parsed = raw.str.to_datetime("%Y%m%d%H%M%S", strict=False, time_unit="us")
-        return parsed.alias(name), raw.is_not_null() & parsed.is_null()
+        return raw.str.to_datetime("%Y%m%d%H%M%S", strict=False, time_unit="us")
     if kind in _SCALES:
         scale = _SCALES[kind]
-        well_formed = raw.str.contains(_DECIMAL)
-        decimals = raw.str.extract(r"\.(\d*?)0*$", 1).str.len_chars().fill_null(0)
-        bad = raw.is_not_null() & (~well_formed.fill_null(False) | (decimals > scale))
-        value = pl.when(bad).then(None).otherwise(raw).cast(
-            pl.Decimal(_PRECISION[kind], scale), strict=False)
-        overflow = raw.is_not_null() & ~bad & value.is_null()
-        return value.alias(name), bad | overflow
-    return raw.alias(name), None
+        well_formed = raw.str.contains(_DECIMAL.format(scale=scale))
+        # Also null when the value does not fit numeric(precision, scale).
+        return pl.when(well_formed).then(
+            raw.cast(pl.Decimal(_PRECISION[kind], scale), strict=False))
+    return None
 
 
 def _reason(kind: str, value: str) -> str:
@@ -80,21 +81,21 @@ def type_rows(table: X12Table, columns: dict[str, list[object]]
     schema.update({name: pl.Int32 if kind == "int" else pl.String
                    for name, kind in kinds.items()})
     frame = pl.DataFrame(columns, schema=schema)
-    expressions: list[pl.Expr] = [pl.col("line_number")]
-    flags: list[pl.Expr] = []
-    for name, kind in kinds.items():
-        typed, bad = _typed(name, kind)
-        expressions.append(typed)
-        if bad is not None:
-            flags.append(bad.alias(f"{_FLAG}{name}"))
-    result = frame.select(expressions + flags)
+    typed = {name: expression for name, kind in kinds.items()
+             if (expression := _typed(name, kind)) is not None}
+    result = frame.with_columns(expression.alias(f"{_TYPED}{name}")
+                                for name, expression in typed.items())
     failures: list[TypeFailure] = []
-    for flag in flags:
-        column = flag.meta.output_name()[len(_FLAG):]
-        rows = result.get_column(flag.meta.output_name()).arg_true().to_list()
-        raw_values = frame.get_column(column)
-        failures += [TypeFailure(row, column, str(raw_values[row]),
-                                 _reason(kinds[column], str(raw_values[row]))) for row in rows]
-    typed_frame = result.select(["line_number", *kinds])
+    for name in typed:
+        raw_values, values = result.get_column(name), result.get_column(f"{_TYPED}{name}")
+        if values.null_count() == raw_values.null_count():
+            continue  # a typed value for every value sent
+        for row in (raw_values.is_not_null() & values.is_null()).arg_true().to_list():
+            failures.append(TypeFailure(row, name, str(raw_values[row]),
+                                        _reason(kinds[name], str(raw_values[row]))))
+    typed_frame = result.select(
+        pl.col("line_number"),
+        *(pl.col(f"{_TYPED}{name}").alias(name) if name in typed else pl.col(name)
+          for name in kinds))
     arrow = typed_frame.to_arrow(compat_level=pl.CompatLevel.oldest())
     return arrow.cast(arrow_schema(table)), failures
