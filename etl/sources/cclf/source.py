@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 
 from etl.errors import BadInputError
@@ -93,6 +95,7 @@ class CclfSource:
         delivery = unit.handle
         assert isinstance(delivery, Delivery)
         files = {file.name: file for file in unit.files}
+        _read_ahead(unit.files)
         read = _reader(files)
         bcda_style = bool(delivery.parsed and delivery.parsed.bcda_style)
         # BCDA-style deliveries carry CCLF0, 8 and 9 only; CCLF0 still lists the rest.
@@ -124,6 +127,19 @@ class CclfSource:
                              for r in batch.rejects],
                 )
             del data
+
+
+def _read_ahead(files: list[InputFile]) -> None:
+    """Read every file of the unit at once, two at a time: the CCLF0 reconciliation
+    needs them all before the first COPY, and zip members inflate side by side (zlib
+    lets go of the interpreter lock). A file that cannot be read is left for the
+    reconciliation to report."""
+    def read(file: InputFile) -> None:
+        with suppress(BadInputError):
+            file.data()
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="cclf-read") as pool:
+        list(pool.map(read, files))
 
 
 def _reader(files: dict[str, InputFile]) -> Callable[[MemberFile], FileBytes]:

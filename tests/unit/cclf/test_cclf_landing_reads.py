@@ -61,6 +61,28 @@ def test_a_large_file_on_disk_is_mapped_and_a_zip_member_read(
     assert sum(batch.rows.num_rows for batch in CclfSource().read(unit)) == 3000
 
 
+def test_a_units_files_are_read_side_by_side_before_the_reconciliation(
+    tmp_path: Path, make_delivery: Callable[..., Path]
+) -> None:
+    make_delivery(ZIP_NAME, _delivery_files(5))
+    [unit] = CclfSource().discover(tmp_path)
+    readers: dict[str, str] = {}
+    for file in unit.files:
+        file.read_bytes = _on_thread(file.read_bytes, file.name, readers)
+    assert sum(batch.rows.num_rows for batch in CclfSource().read(unit)) == 5
+    assert sorted(readers) == [ZC0, ZC1]
+    assert all(thread.startswith("cclf-read") for thread in readers.values())
+
+
+def _on_thread(read: Callable[[], bytes], name: str,
+               readers: dict[str, str]) -> Callable[[], bytes]:
+    def recorded() -> bytes:
+        readers[name] = threading.current_thread().name
+        return read()
+
+    return recorded
+
+
 def test_a_file_that_changed_since_discovery_is_an_error() -> None:
     file = InputFile("ZC1", "here", lambda: b"abcd", size_hint=3)
     assert file.size_bytes == 3
