@@ -70,7 +70,8 @@ def discover_files(input_dir: Path) -> list[Unit]:
             units.append(Unit(name, [], ("", name), rejection=f"{name}: cannot be read "
                               f"({error.strerror or error})"))
             continue
-        file = InputFile(name=name, origin=str(path), read_bytes=path.read_bytes)
+        file = InputFile(name=name, origin=str(path), read_bytes=path.read_bytes,
+                         size_hint=path.stat().st_size)
         units.append(Unit(name, [file], (created, name), detail={"created_at": created}))
     return sorted(units, key=lambda unit: unit.sort_key)
 
@@ -138,6 +139,6 @@ class X12Source:
 
 def _contents(file: InputFile) -> bytes:
     try:
-        return file.read_bytes()
-    except OSError as error:
+        return bytes(file.data())
+    except (OSError, BadInputError) as error:
         raise UnitRejected(f"{file.name}: cannot be read ({error})") from error
