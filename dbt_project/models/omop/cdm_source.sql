@@ -1,4 +1,5 @@
--- One row describing this build (OMOP CDM_SOURCE): CDM and vocabulary versions.
+-- One row describing this build (OMOP CDM_SOURCE): CDM and vocabulary versions; the
+-- source release date is the latest of the enabled sources' (int_source_releases__*).
 select
 {{ cdm_select({
     'cdm_source_name': "'omop-etl warehouse'",
@@ -7,7 +8,7 @@ select
     'source_description': "'CMS CCLF, X12 837/835 and FHIR R4 extracts transformed by omop-etl'",
     'source_documentation_reference': "'docs/cclf_mapping.md'",
     'cdm_etl_reference': "'omop-etl'",
-    'source_release_date': 'coalesce((select max(delivery_date) from ' ~ ref('stg_cclf__deliveries') ~ '), current_date)',
+    'source_release_date': 'coalesce((select max(released_on) from (' ~ union_source_models('int_source_releases') ~ ') as releases), current_date)',
     'cdm_release_date': 'current_date',
     'cdm_version': "'v5.4'",
     'cdm_version_concept_id': '756265',

@@ -45,6 +45,23 @@ def test_every_file_lands(first_run: RunResult, files: tuple[Path, dict[str, obj
     assert not any(load.rows_quarantined for load in first_run.loads)
 
 
+def test_cdm_source_release_date_is_the_latest_group_date(
+        first_run: RunResult, warehouse: Warehouse,
+        files: tuple[Path, dict[str, object]]) -> None:
+    """GS04 of every functional group sent, read here from the files themselves."""
+    group_dates = []
+    for path in files[0].rglob("*"):
+        text = path.read_text("latin-1") if path.is_file() else ""
+        if not text.startswith("ISA"):
+            continue
+        separator, terminator = text[3], text[105]  # ISA is fixed length (X12.5 ISA)
+        group_dates += [segment.strip().split(separator)[4]
+                        for segment in text.split(terminator)
+                        if segment.strip().startswith("GS" + separator)]
+    released = warehouse.scalar("select source_release_date from omop.cdm_source")
+    assert group_dates and released.strftime("%Y%m%d") == max(group_dates)
+
+
 def test_omop_row_counts_equal_truth(first_run: RunResult,
                                      files: tuple[Path, dict[str, object]]) -> None:
     expected = files[1]["tables"]
