@@ -36,12 +36,13 @@ _SHOWN_ERRORS = 5
 # per-part costs (typing and COPYing each table once more) stay small, small enough to
 # bound memory and let landing COPY one part while the next is parsed.
 PART_SEGMENTS = 100_000
-# Segments per part when parts are parsed in worker processes (workers.py), about 0.7 MB:
-# small enough that every worker has a part of a 1-2 MB file and that landing COPYs
+# Segments per part when parts are parsed in worker processes (workers.py), about 1.4 MB:
+# small enough that every worker has a part of a 1-3 MB file and that landing COPYs
 # parts as they come back, large enough that the per-part costs (typing and COPYing
-# each table once more, handing the part over) stay small. Measured on 2 cores (835,
-# 837I): 10,000 costs about 20% more CPU than 20,000; 30,000 was as fast or faster.
-POOL_PART_SEGMENTS = 30_000
+# each table once more, spooling the part and its result) stay small. Measured on 2
+# cores, parse + land alternated with 30,000 (session 4, parts spooled as files): 60,000
+# was faster in 5 of 6 pairs for each of 837P, 837I and 835, by 5-10%.
+POOL_PART_SEGMENTS = 60_000
 # Files with fewer segments (about 1 MB) are parsed in this process: the pool would not
 # pay for handing their parts over (and would start for nothing).
 POOL_MIN_SEGMENTS = 40_000
