@@ -74,10 +74,11 @@ def _part_b(case: int, claim: int, line: int, kind: str, paid: str,
     }
 
 
-def _part_d(case: int, claim: int, kind: str, paid: str, effective: object) -> Row:
+def _part_d(case: int, claim: int, kind: str, paid: str, effective: object,
+            claim_type: str = "01") -> Row:
     return {
         "cur_clm_uniq_id": f"{claim:013d}", "bene_mbi_id": _mbi(case),
-        "clm_line_ndc_cd": "00093715698", "clm_type_cd": "01",
+        "clm_line_ndc_cd": "00093715698", "clm_type_cd": claim_type,
         "clm_line_from_dt": D(2025, 1, 20), "prvdr_srvc_id_qlfyr_cd": "01",
         "clm_srvc_prvdr_gnrc_id_num": "1999900149", "clm_dspnsng_stus_cd": "C",
         "clm_line_srvc_unit_qty": Decimal(30), "clm_line_days_suply_qty": 30,
@@ -130,6 +131,10 @@ STORIES: list[tuple[int, dt.date, str, Row]] = [
     (9, FIRST, "CCLF7", _part_d(9, 901, ORIGINAL, "10.00", SENTINEL)),
     (9, SECOND, "CCLF7", _part_d(9, 902, ADJUSTMENT, "4.00", SENTINEL)),
     (9, RUNOUT, "CCLF7", _part_d(9, 901, ORIGINAL, "10.00", SENTINEL)),
+    # 10. Part D: a deleted claim known by its claim type only (CLM_TYPE_CD 03, "Part D -
+    #     Deleted Claims", IP v38 Table 20), its adjustment type left 0: the fill is gone.
+    (10, FIRST, "CCLF7", _part_d(10, 1001, ORIGINAL, "10.00", SENTINEL)),
+    (10, SECOND, "CCLF7", _part_d(10, 1002, ORIGINAL, "0.00", D(2025, 2, 5), claim_type="03")),
 ]
 CASES = sorted({case for case, *_ in STORIES})
 
@@ -204,6 +209,7 @@ def test_every_delivery_lands(outcome: tuple[RunResult, dict[int, dict]]) -> Non
                      id="partd-adjustment-beats-a-deletion-processed-with-it"),
         pytest.param(9, {_claim(902): (None, Decimal("4.00"))},
                      id="partd-runout-copy-of-an-older-version-does-not-win"),
+        pytest.param(10, {}, id="partd-deleted-claim-type-03-removes-the-fill"),
     ],
 )
 def test_final_action_claims(case: int, expected: dict[str, tuple],

@@ -25,7 +25,10 @@ keyed as (
     select
         {{ cclf_current_mbi('delivered.bene_mbi_id') }} as current_mbi,
         delivered.*,
-        coalesce(delivered.clm_adjsmt_type_cd, '') = '1' as is_cancellation
+        -- A cancellation (CLM_ADJSMT_TYPE_CD 1, IP §5.3) or a deleted claim (CLM_TYPE_CD 03,
+        -- 'Part D - Deleted Claims', IP v38 Table 20): either way the fill is gone.
+        coalesce(delivered.clm_adjsmt_type_cd, '') = '1' or delivered.clm_type_cd = '03'
+            as is_cancellation
     from delivered
     left join {{ ref('int_current_mbi__cclf') }} as xref on delivered.bene_mbi_id = xref.mbi
 ),
