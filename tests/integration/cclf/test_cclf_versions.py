@@ -74,8 +74,11 @@ def _part_b(case: int, claim: int, line: int, kind: str, paid: str,
     }
 
 
+PRESCRIBER_NPI = "1245319599"
+
+
 def _part_d(case: int, claim: int, kind: str, paid: str, effective: object,
-            claim_type: str = "01") -> Row:
+            claim_type: str = "01", prescriber_qualifier: str = "01") -> Row:
     return {
         "cur_clm_uniq_id": f"{claim:013d}", "bene_mbi_id": _mbi(case),
         "clm_line_ndc_cd": "00093715698", "clm_type_cd": claim_type,
@@ -85,6 +88,8 @@ def _part_d(case: int, claim: int, kind: str, paid: str, effective: object,
         "clm_line_bene_pmt_amt": Decimal(paid), "clm_adjsmt_type_cd": kind,
         "clm_efctv_dt": effective, "clm_idr_ld_dt": D(2025, 1, 22),
         "clm_line_rx_srvc_rfrnc_num": f"{case:012d}", "clm_line_rx_fill_num": 1,
+        "prvdr_prsbng_id_qlfyr_cd": prescriber_qualifier,
+        "clm_prsbng_prvdr_gnrc_id_num": PRESCRIBER_NPI,
     }
 
 
@@ -126,7 +131,8 @@ STORIES: list[tuple[int, dt.date, str, Row]] = [
     #    larger claim id, the adjustment is still the final action.
     (8, FIRST, "CCLF7", _part_d(8, 801, ORIGINAL, "10.00", SENTINEL)),
     (8, SECOND, "CCLF7", _part_d(8, 803, CANCELLATION, "0.00", D(2025, 2, 5))),
-    (8, SECOND, "CCLF7", _part_d(8, 802, ADJUSTMENT, "7.50", D(2025, 2, 5))),
+    (8, SECOND, "CCLF7", _part_d(8, 802, ADJUSTMENT, "7.50", D(2025, 2, 5),
+                                 prescriber_qualifier="12")),  # a DEA number, not an NPI
     # 9. Part D: the run-out repeats the original; the adjustment delivered before it stays.
     (9, FIRST, "CCLF7", _part_d(9, 901, ORIGINAL, "10.00", SENTINEL)),
     (9, SECOND, "CCLF7", _part_d(9, 902, ADJUSTMENT, "4.00", SENTINEL)),
@@ -215,3 +221,15 @@ def test_every_delivery_lands(outcome: tuple[RunResult, dict[int, dict]]) -> Non
 def test_final_action_claims(case: int, expected: dict[str, tuple],
                              outcome: tuple[RunResult, dict[int, dict]]) -> None:
     assert outcome[1].get(case, {}) == expected
+
+
+def test_a_fill_names_its_prescriber_only_by_an_npi(
+        outcome: tuple[RunResult, dict[int, dict]], warehouse: Warehouse) -> None:
+    """PRVDR_PRSBNG_ID_QLFYR_CD 01 says the prescriber id is an NPI (IP v38 Table 20)."""
+    with warehouse.engine.connect() as conn:
+        prescribers = dict(conn.execute(sa.text(
+            "select right(p.person_source_value, 2)::int, provider.npi "
+            "from omop.drug_exposure as d join omop.person as p on p.person_id = d.person_id "
+            "left join omop.provider as provider on provider.provider_id = d.provider_id"
+        )).all())
+    assert prescribers == {8: None, 9: PRESCRIBER_NPI}

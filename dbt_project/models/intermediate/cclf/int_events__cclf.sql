@@ -168,12 +168,14 @@ where dme.hcpcs_code is not null
 
 union all
 
--- CCLF7: Part D fills, NDC with quantity and days supply.
+-- CCLF7: Part D fills, NDC with quantity and days supply; the prescriber when
+-- PRVDR_PRSBNG_ID_QLFYR_CD says the id is an NPI (01, IP v38 Table 20 element 13).
 select
     'cclf:D:' || fills.claim_id, null, fills.current_mbi, 'NDC', fills.ndc_code, 'Drug',
     fills.fill_date,
     cast(fills.fill_date + greatest(coalesce(fills.days_supply, 1), 1) - 1 as date),
-    null, null, fills.quantity, fills.days_supply, null,
+    null, null, fills.quantity, fills.days_supply,
+    case when fills.prescriber_id_qualifier = '01' then fills.prescriber_id end,
     32810, null, null, null, null, null, null, null
 from {{ ref('int_partd_fills__cclf') }} as fills
 where fills.ndc_code is not null
