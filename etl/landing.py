@@ -64,14 +64,15 @@ def _with_lineage(batch: Batch, load_id: int) -> pa.Table:
 def _landed_before(warehouse: Warehouse, source: Source, files: list[InputFile]) -> set[str]:
     """Names of the unit's files landed before (same name and sha256) for the source.
 
-    Only a file whose name and size match a landed one is read for its sha256 here;
+    A file is read for its sha256 here only when a landed version of it has its size;
     the others cannot match, and their sha256 is computed as the source parses them, so
     the first COPY does not wait for the whole file to be read and hashed (issue 3,
     item 9).
     """
-    sizes = manifest.landed_sizes(warehouse, source.name, [f.name for f in files])
-    suspects = [(f.name, f.sha256) for f in files if (f.name, f.size_bytes) in sizes]
-    return {name for name, _ in manifest.landed_files(warehouse, source.name, suspects)}
+    landed = manifest.landed_versions(warehouse, source.name, [f.name for f in files])
+    return {f.name for f in files
+            if any(size == f.size_bytes and sha == f.sha256
+                   for size, sha in landed.get(f.name, ()))}
 
 
 def _encoded(source: Source, unit: Unit, load_id: int,

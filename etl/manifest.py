@@ -66,31 +66,21 @@ def list_runs(warehouse: Warehouse, limit: int) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-def landed_files(warehouse: Warehouse, source: str,
-                 files: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """The subset of (file name, sha256) pairs already landed for `source`."""
-    if not files:
-        return set()
-    with warehouse.engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "select file_name, sha256 from etl.manifest "
-            "where source = :source and status = 'landed' and sha256 = any(:hashes)"
-        ), {"source": source, "hashes": [sha for _, sha in files]})
-        landed = {(name, sha.strip()) for name, sha in rows}
-    return landed & set(files)
-
-
-def landed_sizes(warehouse: Warehouse, source: str, names: list[str]) -> set[tuple[str, int]]:
-    """(file name, size) of the files of these names landed for `source`: a file whose
-    name and size are not among them cannot have been landed, whatever its sha256."""
+def landed_versions(warehouse: Warehouse, source: str,
+                    names: list[str]) -> dict[str, set[tuple[int, str]]]:
+    """For each of these file names landed before for `source`, the (size, sha256) of
+    every version of it that landed."""
     if not names:
-        return set()
+        return {}
+    landed: dict[str, set[tuple[int, str]]] = {}
     with warehouse.engine.connect() as conn:
         rows = conn.execute(sa.text(
-            "select file_name, size_bytes from etl.manifest "
+            "select file_name, size_bytes, sha256 from etl.manifest "
             "where source = :source and status = 'landed' and file_name = any(:names)"
         ), {"source": source, "names": names})
-        return {(name, int(size)) for name, size in rows}
+        for name, size, sha in rows:
+            landed.setdefault(name, set()).add((int(size), sha.strip()))
+    return landed
 
 
 def insert_load(conn: psycopg.Connection, run_id: int | None, source: str, unit_name: str,

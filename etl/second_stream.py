@@ -31,6 +31,8 @@ from etl.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 _PREFIX = "etl_land_"
+# The advisory lock of a prepared transaction, by its name (a bigint key).
+_LOCK_KEY = "hashtextextended(%s, 0)"
 
 
 def transaction_name(load_id: int) -> str:
@@ -45,15 +47,13 @@ def can_prepare(conn: psycopg.Connection) -> bool:
 def hold_decision_lock(conn: psycopg.Connection, load_id: int) -> None:
     """Taken in the unit's transaction, before the second connection opens: released
     when that transaction ends, so `settle_prepared` waits for the decision."""
-    conn.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                 (transaction_name(load_id),))
+    conn.execute(f"select pg_advisory_xact_lock({_LOCK_KEY})", (transaction_name(load_id),))
 
 
 class SecondStream:
     """The second connection of one load: COPY on `conn`, then `prepare`, then `settle`."""
 
     def __init__(self, warehouse: Warehouse, load_id: int) -> None:
-        self.warehouse = warehouse
         self.load_id = load_id
         self.conn = psycopg.connect(warehouse.libpq_url)
         self.prepared = False
@@ -86,14 +86,14 @@ def settle_prepared(warehouse: Warehouse) -> None:
             "where database = current_database() and starts_with(gid, %s)", (_PREFIX,))]
         for name in names:
             load_id = int(name.removeprefix(_PREFIX))
-            locked = conn.execute("select pg_try_advisory_lock(hashtextextended(%s, 0))",
+            locked = conn.execute(f"select pg_try_advisory_lock({_LOCK_KEY})",
                                   (name,)).fetchone()
             if not (locked and locked[0]):
                 continue  # its landing is still deciding
             try:
                 _settle(conn, name, load_id)
             finally:
-                conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
+                conn.execute(f"select pg_advisory_unlock({_LOCK_KEY})", (name,))
 
 
 def _settle(conn: psycopg.Connection, name: str, load_id: int) -> None:

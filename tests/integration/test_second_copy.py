@@ -20,7 +20,12 @@ import pytest
 from etl import landing, manifest
 from etl.landing import SECOND_COPY_SETTING, land_unit
 from etl.migrate import upgrade_to_head
-from etl.second_stream import SecondStream, settle_prepared, transaction_name
+from etl.second_stream import (
+    SecondStream,
+    hold_decision_lock,
+    settle_prepared,
+    transaction_name,
+)
 from etl.sources.cclf.layout import layouts
 from etl.sources.cclf.source import CclfSource
 from etl.sources.cclf.synth import generate
@@ -183,8 +188,7 @@ def test_settling_leaves_a_landing_that_is_still_deciding(
 ) -> None:
     with warehouse.raw_connection() as deciding:
         load_id = manifest.insert_load(deciding, None, "cclf", "unit", "landing", {})
-        deciding.execute("select pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                         (transaction_name(load_id),))
+        hold_decision_lock(deciding, load_id)
         _prepared_rows(warehouse, load_id)
         settle_prepared(warehouse)  # must not decide while the landing's transaction is open
         assert warehouse.scalar("select count(*) from pg_prepared_xacts") == 1

@@ -95,7 +95,7 @@ class CclfSource:
         delivery = unit.handle
         assert isinstance(delivery, Delivery)
         files = {file.name: file for file in unit.files}
-        _read_ahead(unit.files)
+        _read_side_by_side(unit.files)
         read = _reader(files)
         bcda_style = bool(delivery.parsed and delivery.parsed.bcda_style)
         # BCDA-style deliveries carry CCLF0, 8 and 9 only; CCLF0 still lists the rest.
@@ -129,7 +129,7 @@ class CclfSource:
             del data
 
 
-def _read_ahead(files: list[InputFile]) -> None:
+def _read_side_by_side(files: list[InputFile]) -> None:
     """Read every file of the unit at once, two at a time: the CCLF0 reconciliation
     needs them all before the first COPY, and zip members inflate side by side (zlib
     lets go of the interpreter lock). A file that cannot be read is left for the
