@@ -20,7 +20,6 @@ HL01/HL02 numbering problems are warnings, since the nesting does not depend on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from etl.sources.x12.guide import Guide, LoopSpec, SegmentSpec
@@ -357,8 +356,8 @@ class _GuideIndex:
     # position, segment id, code) -> (depth of the loop that takes it, segment or loop).
     outward: dict[tuple[object, ...], tuple[int, SegmentSpec | LoopSpec]] = \
         field(default_factory=dict)
-    # (loop id, segment id) -> the guide segments it names.
-    by_name: dict[tuple[str, str], list[SegmentSpec]] = field(default_factory=dict)
+    # Guide segment -> `loop/segment id` (its loop's id: a reused body keeps it).
+    key_of: dict[SegmentSpec, str] = field(default_factory=dict)
 
 
 _INDEXES: dict[Guide, _GuideIndex] = {}
@@ -369,8 +368,8 @@ def _index(guide: Guide) -> _GuideIndex:
     if found is None:
         found = _INDEXES[guide] = _GuideIndex(
             _segment_ids(guide.root), _code_elements(guide.root), {}, _loops_of(guide.root))
-        for spec, loop_id in found.loop_of.items():
-            found.by_name.setdefault((loop_id, spec.segment_id), []).append(spec)
+        found.key_of.update((spec, f"{loop_id}/{spec.segment_id}")
+                            for spec, loop_id in found.loop_of.items())
     return found
 
 
@@ -405,22 +404,29 @@ def walk_set(guide: Guide, segments: list[list[str]], first_position: int,
     return walker.finish(first_position + len(segments) - 1)
 
 
-Handler = Callable[[list[str], int], None]
-
-
-def walk_and_read(guide: Guide, segments: list[list[str]], first_position: int,
-                  component_separator: str, handlers: dict[tuple[str, str], Handler]) -> Walk:
-    """Place the segments of one set (as `walk_set`) and hand each placed one to the
-    handler named by its loop and segment id, e.g. ("2300", "CLM"), in one pass."""
+def place_set(guide: Guide, segments: list[list[str]], first_position: int,
+              component_separator: str) -> tuple[Walk, list[str | None]]:
+    """Place the segments of one set (as `walk_set`) and name each placed one by its
+    loop and segment id, e.g. `2300/CLM` (None: not placed): what the readers select
+    rows by (placed.py)."""
     walker = SetWalker(guide, component_separator, first_position)
-    by_name = _index(guide).by_name
-    by_spec = {spec: handler for key, handler in handlers.items()
-               for spec in by_name.get(key, ())}
+    key_of = _index(guide).key_of
     place = walker.place
-    for offset, elements in enumerate(segments, start=first_position):
-        spec = place(elements, offset)
-        if spec is not None:
-            handler = by_spec.get(spec)
-            if handler is not None:
-                handler(elements, offset)
-    return walker.finish(first_position + len(segments) - 1)
+    keys = [key_of.get(place(elements, position))  # type: ignore[arg-type]
+            for position, elements in enumerate(segments, start=first_position)]
+    return walker.finish(first_position + len(segments) - 1), keys
+
+
+def keys_within(guide: Guide, loop_id: str) -> frozenset[str]:
+    """The `loop/segment` keys of loop `loop_id` and of every loop inside it."""
+    found: set[str] = set()
+    pending = [(guide.root, False)]
+    while pending:
+        loop, inside = pending.pop()
+        inside = inside or loop.loop_id == loop_id
+        for item in loop.items:
+            if isinstance(item, LoopSpec):
+                pending.append((item, inside))
+            elif inside:
+                found.add(f"{loop.loop_id}/{item.segment_id}")
+    return frozenset(found)

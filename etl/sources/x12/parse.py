@@ -16,20 +16,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import tee
 
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.sources.base import Reject
 from etl.sources.x12 import workers
 from etl.sources.x12.guide import Guide, guide_for, load_guides
-from etl.sources.x12.parse_835 import RemittanceReader
-from etl.sources.x12.parse_837 import ClaimReader
+from etl.sources.x12.loops import place_set
+from etl.sources.x12.parse_835 import read_remittances
+from etl.sources.x12.parse_837 import read_claims
+from etl.sources.x12.placed import PlacedSegments, table_frame
 from etl.sources.x12.reader import ControlPolicy, TransactionSet, read_x12
-from etl.sources.x12.rows import Failure, SetRows, value
-from etl.sources.x12.tables import TABLES, TRANSACTION_SETS, X12Table
+from etl.sources.x12.rows import Failure, value
+from etl.sources.x12.tables import TABLES, TRANSACTION_SETS, X12Table, kind_of
 from etl.sources.x12.typed import TypeFailure, arrow_schema, type_rows
 
 _TYPES = {"837P": "837P", "837I": "837I", "835": "835"}
+_READERS = {"837P": read_claims, "837I": read_claims, "835": read_remittances}
+# The segments a set's row reads after ST (BHT, 1000A/1000B NM1).
+_HEAD_SEGMENTS = 12
 # Errors of a set named in a rejection message (the quarantine row lists them all).
 _SHOWN_ERRORS = 5
 # Segments per part of `parse_x12_parts` (about 2.5 MB of X12): large enough that the
@@ -301,59 +307,70 @@ def _parts(sets: list[TransactionSet], part_segments: int) -> Iterator[list[Tran
 
 def _parse_sets(file_name: str, sets: list[TransactionSet], file_problems: list[str],
                 segment_count: int) -> ParsedFile:
-    """Place, read and type the given sets of one file (read by read_x12)."""
-    out = SetRows()
-    sets_table = out.rows(TRANSACTION_SETS)
+    """Place, read and type the given sets of one file (read by read_x12): each set is
+    walked on its own, the rows of all the sets read by one guide at once (placed.py)."""
+    placed: dict[Guide, PlacedSegments] = {}
+    heads: list[tuple[TransactionSet, Guide | None, list[list[str]]]] = []
     for tset in sets:
         guide = _guide(tset)
         segments = tset.elements()
         if guide is not None:
-            _read_set(tset, guide, segments, out)
-        sets_table.add(tset.position, _set_row(tset, guide, segments))
-    tables, failures = _typed_tables(out)
+            walk, keys = place_set(guide, segments, tset.position, tset.delimiters.component)
+            tset.errors.extend(walk.errors)
+            tset.warnings.extend(walk.warnings)
+            placed.setdefault(guide, PlacedSegments()).add(tset, keys)
+        heads.append((tset, guide, segments[:_HEAD_SEGMENTS]))
+    read = [_READERS[guide.name](segments.frame(), guide) for guide, segments in placed.items()]
+    by_position = {tset.position: tset for tset in sets}
+    for rows in read:
+        for position, warnings in rows.warnings.items():
+            by_position[position].warnings.extend(warnings)
+    frames: dict[str, list[pl.DataFrame]] = {
+        TRANSACTION_SETS.name: [_sets_frame([_set_row(*head) for head in heads])]}
+    for rows in read:
+        for name, frame in rows.tables.items():
+            frames.setdefault(name, []).append(frame)
+    tables, failures = _typed_tables(frames, [f for rows in read for f in rows.failures])
     _reject_failed_sets(sets, failures)
     for tset in sets:
         tset.release()
     return ParsedFile(file_name, sets, file_problems, tables, failures, segment_count)
 
 
-def _read_set(tset: TransactionSet, guide: Guide, segments: list[list[str]],
-              out: SetRows) -> None:
-    """Rows of one set into `out`; its structure errors and warnings into the set."""
-    component = tset.delimiters.component
-    if guide.name == "835":
-        remittance = RemittanceReader(tset.position, component, out)
-        walk = remittance.read(guide, segments, tset.position)
-        reader_warnings = remittance.warnings
-    else:
-        walk = ClaimReader(guide.name, tset.position, component, out).read(
-            guide, segments, tset.position)
-        reader_warnings = []
-    tset.errors.extend(walk.errors)
-    tset.warnings.extend(walk.warnings)
-    tset.warnings.extend(reader_warnings)
+def _sets_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    columns = [c.name for c in TRANSACTION_SETS.table.columns]
+    return table_frame(TRANSACTION_SETS, pl.DataFrame(
+        {"line_number": [row["set_position"] for row in rows],
+         **{name: [row.get(name) for row in rows] for name in columns}},
+        schema={"line_number": pl.Int32, **{
+            c.name: pl.Int32 if kind_of(c) == "int" else pl.String
+            for c in TRANSACTION_SETS.table.columns}}))
 
 
-def _typed_tables(out: SetRows) -> tuple[dict[str, pa.Table], list[Failure]]:
+def _typed_tables(frames: dict[str, list[pl.DataFrame]], read_failures: list[Failure]
+                  ) -> tuple[dict[str, pa.Table], list[Failure]]:
+    """Every table typed; the failures of the readers, then those of typing."""
     tables: dict[str, pa.Table] = {}
-    failures = list(out.failures)
+    failures = list(read_failures)
     for table in TABLES:
-        if not out.rows(table):  # e.g. the 835 tables of an 837: nothing to type
+        found = [frame for frame in frames.get(table.name, ()) if frame.height]
+        if not found:  # e.g. the 835 tables of an 837: nothing to type
             # Not Schema.empty_table(): it imports pandas (0.2 s in a new worker process).
             tables[table.name] = pa.Table.from_batches([], schema=arrow_schema(table))
             continue
-        columns = out.rows(table).columns
-        typed, problems = type_rows(table, columns)
+        rows = found[0] if len(found) == 1 else \
+            pl.concat(found).sort("line_number", maintain_order=True)
+        typed, problems = type_rows(table, rows)
         tables[table.name] = typed
-        failures += _row_failures(table, columns, problems)
+        failures += _row_failures(table, rows, problems)
     return tables, failures
 
 
-def _row_failures(table: X12Table, columns: dict[str, list[object]],
+def _row_failures(table: X12Table, rows: pl.DataFrame,
                   problems: list[TypeFailure]) -> list[Failure]:
-    owners = columns[table.owner]
-    lines = columns["line_number"]
-    return [Failure(int(owners[p.row]), int(lines[p.row]), p.column,  # type: ignore[arg-type]
+    owners = rows.get_column(table.owner)
+    lines = rows.get_column("line_number")
+    return [Failure(int(owners[p.row]), int(lines[p.row]), p.column,
                     f"{table.name}.{p.column}: {p.reason}") for p in problems]
 
 

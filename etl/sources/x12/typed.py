@@ -73,14 +73,10 @@ def _reason(kind: str, value: str) -> str:
             f"that fits numeric({_PRECISION[kind]},{_SCALES[kind]})")
 
 
-def type_rows(table: X12Table, columns: dict[str, list[object]]
-              ) -> tuple[pa.Table, list[TypeFailure]]:
-    """The rows as an Arrow table of the staging types, and the values that failed."""
+def type_rows(table: X12Table, frame: pl.DataFrame) -> tuple[pa.Table, list[TypeFailure]]:
+    """The rows (line_number and the table's columns, as text; int columns Int32) as an
+    Arrow table of the staging types, and the values that failed."""
     kinds = {c.name: kind_of(c) for c in table.table.columns}
-    schema = {"line_number": pl.Int32}
-    schema.update({name: pl.Int32 if kind == "int" else pl.String
-                   for name, kind in kinds.items()})
-    frame = pl.DataFrame(columns, schema=schema)
     typed = {name: expression for name, kind in kinds.items()
              if (expression := _typed(name, kind)) is not None}
     result = frame.with_columns(expression.alias(f"{_TYPED}{name}")

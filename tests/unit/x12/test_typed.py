@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import polars as pl
+
+from etl.sources.x12.placed import table_frame
 from etl.sources.x12.tables import SERVICE_LINES
 from etl.sources.x12.typed import type_rows
 
 
-def _columns(**values: list[object]) -> dict[str, list[object]]:
+def _columns(**values: list[object]) -> pl.DataFrame:
     rows = len(next(iter(values.values())))
-    columns: dict[str, list[object]] = {"line_number": list(range(1, rows + 1))}
-    for column in SERVICE_LINES.table.columns:
-        columns[column.name] = values.get(column.name, [None] * rows)
-    return columns
+    return table_frame(SERVICE_LINES, pl.DataFrame(
+        {"line_number": list(range(1, rows + 1)), **values}))
 
 
 def test_amounts_dates_and_quantities_are_typed() -> None:

@@ -1,0 +1,137 @@
+"""The placed segments of a part's transaction sets as one polars frame, and the
+expressions the readers (parse_837.py, parse_835.py) build their rows with.
+
+The loop walk (loops.py) names every segment it placed by its loop and segment id,
+e.g. `2300/CLM`. The readers do not visit segments one by one: they select the
+segments of a key, take their elements as columns and join the rows they make on the
+position of the segment that owns them (a claim's CLM, a service line's LX, a
+subscriber's HL). Each column is one vectorized operation over every set of a part, so
+a segment costs the same whatever the number of columns it fills.
+
+Element access follows X12.6: elements are numbered from 1 after the segment id (0);
+an element that is absent or empty is null (`value`); a composite's components are
+numbered from 1 and split on the set's component separator (ISA16) (`part`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+
+import polars as pl
+
+from etl.sources.x12.reader import TransactionSet
+from etl.sources.x12.rows import Failure
+from etl.sources.x12.tables import X12Table, kind_of
+
+ELEMENTS = "elements"
+COMPONENT = "component"
+
+
+@dataclass
+class PlacedSegments:
+    """Segments of sets read by one guide, gathered set by set (`add`), then framed."""
+
+    texts: list[str] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    set_positions: list[int] = field(default_factory=list)
+    element_separators: list[str] = field(default_factory=list)
+    component_separators: list[str] = field(default_factory=list)
+
+    def add(self, tset: TransactionSet, keys: Sequence[str | None]) -> None:
+        """A set's segments (as sent) with the loop/segment key the walk gave each."""
+        count = len(keys)
+        self.texts += tset.segments
+        self.keys += keys
+        self.positions += range(tset.position, tset.position + count)
+        self.set_positions += repeat(tset.position, count)
+        self.element_separators += repeat(tset.delimiters.element, count)
+        self.component_separators += repeat(tset.delimiters.component, count)
+
+    def frame(self) -> pl.DataFrame:
+        """One row per placed segment, in file order: set_position, position (the file
+        segment position), key, elements (a list, the segment id first) and the
+        set's component separator."""
+        frame = pl.DataFrame({
+            "set_position": pl.Series(self.set_positions, dtype=pl.Int32),
+            "position": pl.Series(self.positions, dtype=pl.Int32),
+            "key": pl.Series(self.keys, dtype=pl.String),
+            "text": pl.Series(self.texts, dtype=pl.String),
+            "separator": pl.Series(self.element_separators, dtype=pl.String),
+            COMPONENT: pl.Series(self.component_separators, dtype=pl.String),
+        })
+        return frame.filter(pl.col("key").is_not_null()).select(
+            "set_position", "position", "key",
+            pl.col("text").str.split(pl.col("separator")).alias(ELEMENTS), COMPONENT)
+
+
+def element(index: int) -> pl.Expr:
+    """Element `index` as sent ("" when empty, null when the segment is shorter)."""
+    return pl.col(ELEMENTS).list.get(index, null_on_oob=True)
+
+
+def present(expression: pl.Expr) -> pl.Expr:
+    """The value, or null when it is empty: an element sent empty is not sent."""
+    return pl.when(expression != "").then(expression)
+
+
+def value(index: int) -> pl.Expr:
+    """Element `index`, null when absent or empty (X12.6)."""
+    return present(element(index))
+
+
+def components(index: int) -> pl.Expr:
+    """Composite element `index` split into its components (ISA16)."""
+    return element(index).str.split(pl.col(COMPONENT))
+
+
+def part(index: int, component: int) -> pl.Expr:
+    """Component `component` (1-based) of composite element `index`, null when absent
+    or empty."""
+    return present(components(index).list.get(component - 1, null_on_oob=True))
+
+
+def of_key(frame: pl.DataFrame, *keys: str) -> pl.DataFrame:
+    """The segments placed under one of `keys` (`loop/segment id`)."""
+    if len(keys) == 1:
+        return frame.filter(pl.col("key") == keys[0])
+    return frame.filter(pl.col("key").is_in(keys))
+
+
+def last_per(frame: pl.DataFrame, owner: str, columns: Iterable[pl.Expr]) -> pl.DataFrame:
+    """`columns` of the last segment of each owner: a value read again replaces the
+    one read before (what a reader that fills a row segment by segment does)."""
+    return frame.select(owner, *columns).unique(subset=owner, keep="last",
+                                                maintain_order=True)
+
+
+def owner_of(starts: pl.Expr, within: pl.Expr) -> pl.Expr:
+    """For each segment, the position of the last segment at or before it where
+    `starts` is not null (the first segment of an iteration of a loop), kept only where
+    `within` holds (the segment is inside that loop). Loops nest, so the last iteration
+    opened is the one a segment inside the loop belongs to; a set's segments never
+    take an owner from the set before, since its ST opens none of these loops."""
+    return pl.when(within).then(starts.forward_fill())
+
+
+@dataclass
+class ReadRows:
+    """What a reader made of the placed segments of one guide."""
+
+    # table name -> rows: line_number and the table's columns in order (text as
+    # String, int columns as Int32), ordered by line_number.
+    tables: dict[str, pl.DataFrame]
+    failures: list[Failure]
+    warnings: dict[int, list[str]] = field(default_factory=dict)  # set position -> warnings
+
+
+def table_frame(table: X12Table, frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with exactly the columns of `table` (missing ones null) in its order."""
+    present_columns = set(frame.columns)
+    return frame.select(
+        pl.col("line_number").cast(pl.Int32),
+        *((pl.col(c.name) if c.name in present_columns else pl.lit(None))
+          .cast(pl.Int32 if kind_of(c) == "int" else pl.String).alias(c.name)
+          for c in table.table.columns))
