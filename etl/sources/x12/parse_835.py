@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from etl.sources.x12.guide import Guide
-from etl.sources.x12.loops import Walk, walk_and_read
+from etl.sources.x12.loops import Walk
 from etl.sources.x12.rows import Failure, SetRows, components, is_d8, part, value
 from etl.sources.x12.tables import (
     ADJUSTMENTS,

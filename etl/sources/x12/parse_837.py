@@ -15,21 +15,23 @@ quarantine with its lines and codes, and the rest of the set still lands.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import polars as pl
 
 from etl.sources.x12.guide import Guide
-from etl.sources.x12.loops import Walk, walk_and_read
-from etl.sources.x12.rows import (
-    Failure,
-    SetRows,
+from etl.sources.x12.loops import keys_within
+from etl.sources.x12.placed import (
+    ELEMENTS,
+    ReadRows,
     components,
-    date_pair,
-    dtp_dates,
-    npi_of,
+    element,
+    last_per,
+    owner_of,
     part,
-    provider_name,
+    present,
+    table_frame,
     value,
 )
+from etl.sources.x12.rows import Failure, date_pair
 from etl.sources.x12.tables import CLAIM_CODES, CLAIMS, SERVICE_LINES
 
 # HI code list qualifiers (TR3 2300 HI, C022-01): what the code is and its role.
@@ -66,403 +68,416 @@ LINE_PROVIDERS: dict[str, dict[str, str]] = {
              "2420D": "referring_provider"},
 }
 
-Handler = Callable[[list[str], int], None]
+_NO_DIAGNOSIS = "the claim has no principal diagnosis (HI*ABK or HI*BK)"
+# Claim DTP qualifiers (TR3 2300 DTP) -> the column the date fills; 434 fills two.
+_CLAIM_DATES = {"435": "admission_date", "096": "discharge_date", "431": "onset_date"}
+_CLAIM_REFERENCES = {"F8": "original_claim_reference", "EA": "medical_record_number",
+                     "G1": "prior_authorization"}
+# Failures of one claim keep the order a reader visiting its segments finds them in:
+# the birth date formats of its subscriber and patient, then its segments in order,
+# then the count of principal diagnoses, found when the claim ends.
+_BEFORE, _IN_ORDER, _AFTER = 0, 1, 2
+
+Source = tuple[str, pl.Expr | None, dict[str, pl.Expr]]
 
 
-class ClaimReader:
-    """Fills claims, claim_codes and service_lines rows from one set's placed segments."""
+def read_claims(frame: pl.DataFrame, guide: Guide) -> ReadRows:
+    """The claims, claim_codes and service_lines rows of every 837 set of one guide in
+    `frame` (placed.py), and the values that fail their claim (module notes)."""
+    reader = _ClaimReader(frame, guide)
+    claims = reader.claims()
+    codes, drg, principal = reader.codes()
+    claims = claims.join(drg, on="claim_position", how="left")
+    reader.check_principal(claims.select("claim_position"), principal)
+    return ReadRows(
+        {CLAIMS.name: table_frame(CLAIMS, claims.with_columns(
+            line_number=pl.col("claim_position"))),
+         CLAIM_CODES.name: table_frame(CLAIM_CODES, codes),
+         SERVICE_LINES.name: table_frame(SERVICE_LINES, reader.lines())},
+        reader.failures())
 
-    def __init__(self, guide_name: str, set_position: int, component: str,
-                 out: SetRows) -> None:
-        self.guide = guide_name
-        self.set_position = set_position
-        self.sep = component
-        self.out = out
-        self.claims = out.rows(CLAIMS)
-        self.codes = out.rows(CLAIM_CODES)
-        self.lines = out.rows(SERVICE_LINES)
-        self.billing: dict[str, object] = {}
-        self.subscriber: dict[str, object] = {}
-        self.patient: dict[str, object] = {}
-        # A DMG01 other than D8 (subscriber or patient): the claims under it fail.
-        self.dmg_problems: dict[str, tuple[int, str, str]] = {}
-        self.claim: dict[str, object] | None = None
-        self.claim_codes: list[tuple[int, dict[str, object]]] = []
-        self.principal_diagnoses = 0  # HI ABK/BK codes of the open claim
-        self.claim_lines: list[tuple[int, dict[str, object]]] = []
-        self.line: dict[str, object] | None = None
 
-    def _handlers(self) -> dict[tuple[str, str], Handler]:
-        handlers: dict[tuple[str, str], Handler] = {
-            ("2000A", "HL"): self.billing_level, ("2000A", "PRV"): self.billing_taxonomy,
-            ("2010AA", "NM1"): self.billing_name, ("2010AA", "N3"): self.address("billing"),
-            ("2010AA", "N4"): self.city("billing"), ("2010AA", "REF"): self.billing_tax_id,
-            ("2010AB", "N3"): self.address("pay_to"), ("2010AB", "N4"): self.city("pay_to"),
-            ("2010AC", "NM1"): self.pay_to_plan,
-            ("2000B", "HL"): self.subscriber_level, ("2000B", "SBR"): self.subscriber_info,
-            ("2010BA", "NM1"): self.subscriber_name,
-            ("2010BA", "N3"): self.address("subscriber"),
-            ("2010BA", "N4"): self.city("subscriber"),
-            ("2010BA", "DMG"): self.demographics("subscriber"),
-            ("2010BB", "NM1"): self.payer_name,
-            ("2000C", "HL"): self.patient_level, ("2000C", "PAT"): self.patient_info,
-            ("2010CA", "NM1"): self.patient_name, ("2010CA", "N3"): self.address("patient"),
-            ("2010CA", "N4"): self.city("patient"),
-            ("2010CA", "DMG"): self.demographics("patient"),
-            ("2300", "CLM"): self.claim_start, ("2300", "DTP"): self.claim_date,
-            ("2300", "CL1"): self.institutional_codes, ("2300", "REF"): self.claim_reference,
-            ("2300", "HI"): self.health_codes, ("2320", "SBR"): self.other_payer,
-            ("2400", "LX"): self.line_start, ("2400", "SV1"): self.professional_service,
-            ("2400", "SV2"): self.institutional_service, ("2400", "DTP"): self.line_date,
-            ("2400", "REF"): self.line_reference, ("2410", "LIN"): self.drug,
-            ("2410", "CTP"): self.drug_quantity, ("2410", "REF"): self.prescription,
-        }
+def npi() -> pl.Expr:
+    """NM109 when NM108 says it is an NPI (XX)."""
+    return pl.when(value(8) == "XX").then(value(9))
+
+
+def provider_name() -> pl.Expr:
+    """NM103 and NM104 as `last, first` (organizations: NM103 only)."""
+    last, first = value(3), value(4)
+    return pl.when(last.is_not_null() & first.is_not_null()).then(
+        pl.concat_str(last, pl.lit(", "), first)).otherwise(pl.coalesce(last, first))
+
+
+def _address(prefix: str) -> dict[str, pl.Expr]:
+    return {f"{prefix}_address_1": value(1), f"{prefix}_address_2": value(2)}
+
+
+def _city(prefix: str) -> dict[str, pl.Expr]:
+    return {f"{prefix}_city": value(1), f"{prefix}_state": value(2), f"{prefix}_zip": value(3)}
+
+
+def _person(prefix: str) -> dict[str, pl.Expr]:
+    return {f"{prefix}_last_name": value(3), f"{prefix}_first_name": value(4),
+            f"{prefix}_middle_name": value(5), f"{prefix}_name_suffix": value(7)}
+
+
+def _birth(prefix: str) -> dict[str, pl.Expr]:
+    return {f"{prefix}_birth_date": value(2), f"{prefix}_sex": value(3)}
+
+
+# What each level of the hierarchy gives the claims under it (TR3 2000A-2010CA): per
+# `loop/segment`, an optional condition on the segment and the columns it fills.
+_BILLING: list[Source] = [
+    ("2000A/PRV", None, {"billing_provider_taxonomy": value(3)}),
+    ("2010AA/NM1", None, {"billing_provider_entity_type": value(2),
+                          "billing_provider_npi": npi(),
+                          "billing_provider_name": provider_name()}),
+    ("2010AA/N3", None, _address("billing_provider")),
+    ("2010AA/N4", None, _city("billing_provider")),
+    ("2010AA/REF", value(1).is_in(["EI", "SY"]), {"billing_provider_tax_id": value(2)}),
+    ("2010AB/N3", None, _address("pay_to")),
+    ("2010AB/N4", None, _city("pay_to")),
+    ("2010AC/NM1", None, {"pay_to_plan_name": value(3), "pay_to_plan_id": value(9)}),
+]
+_SUBSCRIBER: list[Source] = [
+    ("2000B/SBR", None, {"payer_responsibility": value(1),
+                         "subscriber_relationship": value(2), "group_number": value(3),
+                         "group_name": value(4), "insurance_type": value(5),
+                         "claim_filing_indicator": value(9)}),
+    ("2010BA/NM1", None, {**_person("subscriber"), "subscriber_id_qualifier": value(8),
+                          "subscriber_id": value(9)}),
+    ("2010BA/N3", None, _address("subscriber")),
+    ("2010BA/N4", None, _city("subscriber")),
+    ("2010BA/DMG", None, _birth("subscriber")),
+    ("2010BB/NM1", None, {"payer_name": value(3), "payer_id_qualifier": value(8),
+                          "payer_id": value(9)}),
+]
+_PATIENT: list[Source] = [
+    ("2000C/PAT", None, {"patient_relationship": value(1)}),
+    ("2010CA/NM1", None, _person("patient")),
+    ("2010CA/N3", None, _address("patient")),
+    ("2010CA/N4", None, _city("patient")),
+    ("2010CA/DMG", None, _birth("patient")),
+]
+
+
+class _ClaimReader:
+    """The rows of one guide's claims, built column by column (placed.py)."""
+
+    def __init__(self, frame: pl.DataFrame, guide: Guide) -> None:
+        self.guide = guide.name
+        key, position = pl.col("key"), pl.col("position")
+
+        def within(loop_id: str) -> pl.Expr:
+            return key.is_in(sorted(keys_within(guide, loop_id)))
+
+        def level(own: str, *resets: str) -> pl.Expr:
+            # The HL of a level, reset (-1, then null) by an HL of a level above it.
+            starts = pl.when(key == own).then(position)
+            if resets:
+                starts = starts.when(key.is_in(resets)).then(-1)
+            found = owner_of(starts, within(own.split("/")[0]))
+            return pl.when(found >= 0).then(found)
+
+        frame = frame.with_columns(
+            billing=level("2000A/HL"),
+            subscriber=level("2000B/HL", "2000A/HL"),
+            patient=level("2000C/HL", "2000A/HL", "2000B/HL"),
+            claim_position=owner_of(pl.when(key == "2300/CLM").then(position), within("2300")),
+            line_position=owner_of(pl.when(key == "2400/LX").then(position), within("2400")),
+        )
+        self.by_key: dict[str, pl.DataFrame] = {
+            name: part for (name,), part in frame.partition_by("key", as_dict=True).items()}
+        self.empty = frame.clear()
+        self.found: list[tuple[tuple[int, int, int, int], Failure]] = []
+
+    def segments(self, key: str) -> pl.DataFrame:
+        return self.by_key.get(key, self.empty)
+
+    def gather(self, anchor: pl.DataFrame, owner: str, sources: list[Source]) -> pl.DataFrame:
+        """`anchor` with the columns each source fills, from the last segment of the
+        source for each owner (a value read again replaces the one before)."""
+        for key, condition, columns in sources:
+            rows = self.segments(key)
+            if condition is not None:
+                rows = rows.filter(condition)
+            found = last_per(rows, owner, [e.alias(name) for name, e in columns.items()])
+            anchor = anchor.join(found, on=owner, how="left", suffix="_found")
+            # A column two sources fill (SV1 and SV2 on lines): a line has one of them.
+            anchor = anchor.with_columns(
+                pl.coalesce(f"{name}_found", name).alias(name)
+                for name in columns if f"{name}_found" in anchor.columns
+            ).drop(f"{name}_found" for name in columns if f"{name}_found" in anchor.columns)
+        return anchor
+
+    def fail(self, claim: int, order: tuple[int, int, int], position: int, field: str,
+             reason: str) -> None:
+        self.found.append(((claim, *order), Failure(claim, position, field, reason)))
+
+    def failures(self) -> list[Failure]:
+        return [failure for _, failure in sorted(self.found, key=lambda found: found[0])]
+
+    # -- claims (2300) and what they inherit (2000A-2010CA) ----------------------------
+    def claims(self) -> pl.DataFrame:
+        clm = self.segments("2300/CLM")
+        claims = clm.select(
+            "set_position", "claim_position", "billing", "subscriber", "patient",
+            transaction_type=pl.lit(self.guide), patient_control_number=value(1),
+            total_charge=value(2), facility_code=part(5, 1),
+            facility_code_qualifier=part(5, 2), frequency_code=part(5, 3),
+            provider_signature=value(6), assignment_code=value(7),
+            benefits_assignment=value(8), release_of_information=value(9))
+        claims = self.gather(claims, "billing", _BILLING)
+        claims = self.gather(claims, "subscriber", _SUBSCRIBER)
+        claims = self.gather(claims, "patient", _PATIENT)
+        claims = self.gather(claims, "claim_position", self.claim_sources())
+        claims = claims.join(self.claim_dates(), on="claim_position", how="left")
+        other_payers = self.segments("2320/SBR").group_by("claim_position").agg(
+            other_payer_count=pl.len().cast(pl.Int32))
+        claims = claims.join(other_payers, on="claim_position", how="left").with_columns(
+            pl.col("other_payer_count").fill_null(0))
+        self.check_birth_dates(claims)
+        self.check_claim_codes(clm)
+        return claims
+
+    def claim_sources(self) -> list[Source]:
+        names = {c.name for c in CLAIMS.table.columns}
+        sources: list[Source] = [
+            ("2300/CL1", None, {"admission_type": value(1), "admission_source": value(2),
+                                "patient_status": value(3)})]
+        sources += [("2300/REF", value(1) == code, {column: value(2)})
+                    for code, column in _CLAIM_REFERENCES.items()]
         for loop, prefix in CLAIM_PROVIDERS[self.guide].items():
-            handlers[(loop, "NM1")] = self.provider(prefix, line=False)
-            handlers[(loop, "PRV")] = self.taxonomy(prefix, line=False)
-            handlers[(loop, "N4")] = self.facility_zip(prefix)
+            sources += _provider_sources(loop, prefix, names)
+            if prefix == "service_facility":
+                sources.append((f"{loop}/N4", None, {"service_facility_zip": value(3)}))
+        return sources
+
+    def claim_dates(self) -> pl.DataFrame:
+        """2300 DTP: statement period (434), admission (435), discharge (096: a date,
+        or TM the hour on an 837I), onset (431); a date that cannot be read fails."""
+        rows = self.segments("2300/DTP").with_columns(
+            qualifier=value(1), hour=value(1).eq("096") & value(2).eq("TM"))
+        dates = _dated(rows.filter(value(1).is_in(["434", *_CLAIM_DATES]) & ~pl.col("hour")))
+        for row in dates.filter("bad").iter_rows(named=True):
+            self.fail(row["claim_position"], (_IN_ORDER, row["position"], 0), row["position"],
+                      "DTP02", f"DTP*{row['qualifier']}: {row['problem']}")
+        found = rows.select("claim_position").unique(maintain_order=True).join(
+            last_per(rows.filter("hour"), "claim_position", [value(3).alias("discharge_hour")]),
+            on="claim_position", how="left")
+        good = dates.filter(~pl.col("bad"))
+        for qualifier, columns in (("434", {"statement_from": pl.col("first"),
+                                             "statement_to": pl.col("last")}),
+                                    *((q, {c: pl.col("first")}) for q, c in
+                                      _CLAIM_DATES.items())):
+            latest = last_per(good.filter(pl.col("qualifier") == qualifier), "claim_position",
+                              [e.alias(name) for name, e in columns.items()])
+            found = found.join(latest, on="claim_position", how="left")
+        return found
+
+    def check_birth_dates(self, claims: pl.DataFrame) -> None:
+        """DMG01 must be D8 (TR3 2010BA/2010CA DMG): the birth date of the subscriber
+        or patient cannot be read, and every claim under them fails."""
+        for rank, (level, key) in enumerate((("subscriber", "2010BA/DMG"),
+                                             ("patient", "2010CA/DMG"))):
+            bad = last_per(
+                self.segments(key).filter(value(2).is_not_null()
+                                          & value(1).fill_null("").ne("D8")),
+                level, [pl.col("position").alias("dmg_position"),
+                        value(1).alias("dmg_format")])
+            for row in claims.join(bad, on=level).iter_rows(named=True):
+                self.fail(row["claim_position"], (_BEFORE, rank, 0), row["dmg_position"],
+                          "DMG01", f"birth date format {row['dmg_format']!r} is not D8")
+
+    def check_claim_codes(self, clm: pl.DataFrame) -> None:
+        """CLM05-1 is two characters (place of service or facility type code), CLM05-3
+        one digit (NUBC claim frequency)."""
+        suspect = clm.select(
+            "claim_position", "component", composite=element(5), facility=part(5, 1),
+            frequency=part(5, 3)).filter(
+            ~pl.col("facility").str.contains(r"^[A-Za-z0-9]{2}$").fill_null(True)
+            | ~pl.col("frequency").str.contains(r"^[0-9]$").fill_null(True))
+        for row in suspect.iter_rows(named=True):
+            claim, facility, frequency = row["claim_position"], row["facility"], row["frequency"]
+            if facility is not None and (len(facility) != 2 or not facility.isalnum()):
+                self.fail(claim, (_IN_ORDER, claim, 0), claim, "CLM05-1",
+                          f"facility code {facility!r} is not the two characters CLM05-1 "
+                          f"holds{_separator_hint(row['composite'], row['component'])}")
+            if frequency is not None and (len(frequency) != 1 or not frequency.isdigit()):
+                self.fail(claim, (_IN_ORDER, claim, 1), claim, "CLM05-3",
+                          f"claim frequency {frequency!r} is not a NUBC frequency code "
+                          "(1 original, 7 replacement, 8 void)")
+
+    # -- HI codes (2300 HI01-HI12, composite C022) -------------------------------------
+    def codes(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        """claim_codes rows, one per HI composite, and per claim its DRG code and its
+        number of principal diagnoses."""
+        composites = self.segments("2300/HI").select(
+            "set_position", "claim_position", "position", "component",
+            composite=pl.col(ELEMENTS).list.slice(1),
+            index=pl.int_ranges(1, pl.col(ELEMENTS).list.len())).explode(
+            "composite", "index").filter(pl.col("composite") != "")
+        parts = pl.col("composite").str.split(pl.col("component"))
+
+        def component(number: int) -> pl.Expr:
+            return present(parts.list.get(number - 1, null_on_oob=True))
+
+        known = pl.col("qualifier").is_in(list(HI_QUALIFIERS))
+        composites = composites.with_columns(
+            qualifier=parts.list.first(),
+            code=component(2), date_format=component(3), date_text=component(4),
+            amount=component(5), present_on_admission=component(9))
+        for row in composites.filter(~known | pl.col("code").is_null()).iter_rows(named=True):
+            index, qualifier = row["index"], row["qualifier"]
+            if qualifier not in HI_QUALIFIERS:
+                self.fail(row["claim_position"], (_IN_ORDER, row["position"], index),
+                          row["position"], f"HI{index:02d}-1",
+                          f"{qualifier!r} is not an HI code list qualifier of the TR3"
+                          f"{_separator_hint(row['composite'], row['component'])}")
+            else:
+                self.fail(row["claim_position"], (_IN_ORDER, row["position"], index),
+                          row["position"], f"HI{index:02d}-2", f"HI{index:02d} has the "
+                          f"qualifier {qualifier!r} but no code (HI{index:02d}-2)")
+        kept = _dated(composites.filter(known & pl.col("code").is_not_null()).with_columns(
+            pl.col("date_format").alias("format_sent"),
+            pl.col("date_text").alias("date_sent")),
+            date_format=pl.col("format_sent"), text=pl.col("date_sent"))
+        for row in kept.filter("bad").iter_rows(named=True):
+            self.fail(row["claim_position"], (_IN_ORDER, row["position"], row["index"]),
+                      row["position"], f"HI{row['index']:02d}-3", row["problem"])
+        systems = {qualifier: system for qualifier, (system, _) in HI_QUALIFIERS.items()}
+        roles = {qualifier: role for qualifier, (_, role) in HI_QUALIFIERS.items()}
+        codes = kept.with_columns(
+            line_number=pl.col("position"),
+            code_sequence=(pl.int_range(pl.len()).over("claim_position") + 1).cast(pl.Int32),
+            code_system=pl.col("qualifier").replace_strict(systems),
+            code_role=pl.col("qualifier").replace_strict(roles),
+            code_date=pl.col("first"),
+            code_date_to=pl.when(pl.col("date_format") == "RD8").then(pl.col("last")))
+        drg = last_per(codes.filter(pl.col("code_role") == "drg"), "claim_position",
+                       [pl.col("code").alias("drg_code")])
+        principal = codes.filter(pl.col("code_role") == "principal_diagnosis").group_by(
+            "claim_position").agg(principal=pl.len())
+        return codes, drg, principal
+
+    def check_principal(self, claims: pl.DataFrame, principal: pl.DataFrame) -> None:
+        """One principal diagnosis per claim (TR3 2300 HI*ABK/BK, HI01)."""
+        counts = claims.join(principal, on="claim_position", how="left").filter(
+            pl.col("principal").fill_null(0) != 1)
+        for claim, count in counts.iter_rows():
+            self.fail(claim, (_AFTER, 0, 0), claim, "HI01-1", _NO_DIAGNOSIS if not count else
+                      f"the claim has {count} principal diagnoses; the TR3 allows one")
+
+    # -- service lines (2400, 2410, 2420x) ---------------------------------------------
+    def lines(self) -> pl.DataFrame:
+        lines = self.segments("2400/LX").select(
+            "set_position", "claim_position", "line_position",
+            line_number=pl.col("line_position"), assigned_number=value(1))
+        names = {c.name for c in SERVICE_LINES.table.columns}
+        sources: list[Source] = [
+            ("2400/SV1", None, {"service_kind": pl.lit("SV1"), "line_charge": value(2),
+                                "unit_basis": value(3), "units": value(4),
+                                "place_of_service": value(5),
+                                "diagnosis_pointers": _pointers(7),
+                                "emergency_indicator": value(9)}),
+            ("2400/SV2", None, {"service_kind": pl.lit("SV2"), "revenue_code": value(1),
+                                "line_charge": value(3), "unit_basis": value(4),
+                                "units": value(5)}),
+            ("2400/SV1", element(1) != "", _procedure(1)),
+            ("2400/SV2", element(2) != "", _procedure(2)),
+            ("2400/REF", value(1) == "6R", {"line_item_control_number": value(2)}),
+            ("2410/LIN", None, {"ndc_qualifier": value(2), "ndc": value(3)}),
+            ("2410/CTP", None, {"drug_quantity": value(4), "drug_unit": part(5, 1)}),
+            ("2410/REF", None, {"prescription_number": value(2)}),
+        ]
         for loop, prefix in LINE_PROVIDERS[self.guide].items():
-            handlers[(loop, "NM1")] = self.provider(prefix, line=True)
-            handlers[(loop, "PRV")] = self.taxonomy(prefix, line=True)
-        return handlers
+            sources += _provider_sources(loop, prefix, names)
+        lines = self.gather(lines, "line_position", sources)
+        for key, index in (("2400/SV1", 1), ("2400/SV2", 2)):
+            self.check_procedures(key, index)
+        return lines.join(self.line_dates(), on="line_position", how="left")
 
-    # -- driving -----------------------------------------------------------------------
-    def read(self, guide: Guide, segments: list[list[str]], first_position: int) -> Walk:
-        """Place the set's segments in their loops (loops.py) and fill the rows of each,
-        in one pass; the walk says what did not fit."""
-        # Made per read, not kept on the reader: bound methods kept there would make
-        # cycles that hold every row until the cycle collector runs.
-        walk = walk_and_read(guide, segments, first_position, self.sep, self._handlers())
-        self.flush_claim()
-        return walk
-
-    def fail(self, position: int, field: str, reason: str) -> None:
-        if self.claim is not None:
-            owner = self.claim["claim_position"]
-            assert isinstance(owner, int)
-            self.out.failures.append(Failure(owner, position, field, reason))
-
-    # -- billing provider and pay-to (2000A, 2010AA-AC) ---------------------------------
-    def billing_level(self, elements: list[str], position: int) -> None:
-        self.flush_claim()
-        self.billing = {}
-        self.subscriber = {}
-        self.patient = {}
-        self.dmg_problems = {}
-
-    def billing_taxonomy(self, elements: list[str], position: int) -> None:
-        self.billing["billing_provider_taxonomy"] = value(elements, 3)
-
-    def billing_name(self, elements: list[str], position: int) -> None:
-        self.billing.update(billing_provider_entity_type=value(elements, 2),
-                            billing_provider_npi=npi_of(elements),
-                            billing_provider_name=provider_name(elements))
-
-    def billing_tax_id(self, elements: list[str], position: int) -> None:
-        if value(elements, 1) in ("EI", "SY"):
-            self.billing["billing_provider_tax_id"] = value(elements, 2)
-
-    def pay_to_plan(self, elements: list[str], position: int) -> None:
-        self.billing.update(pay_to_plan_name=value(elements, 3), pay_to_plan_id=value(elements, 9))
-
-    def _context(self, prefix: str) -> dict[str, object]:
-        if prefix in ("billing", "pay_to"):
-            return self.billing
-        return self.subscriber if prefix == "subscriber" else self.patient
-
-    def address(self, prefix: str) -> Handler:
-        column = "billing_provider" if prefix == "billing" else prefix
-
-        def handle(elements: list[str], position: int) -> None:
-            context = self._context(prefix)
-            context[f"{column}_address_1"] = value(elements, 1)
-            context[f"{column}_address_2"] = value(elements, 2)
-        return handle
-
-    def city(self, prefix: str) -> Handler:
-        column = "billing_provider" if prefix == "billing" else prefix
-
-        def handle(elements: list[str], position: int) -> None:
-            context = self._context(prefix)
-            context[f"{column}_city"] = value(elements, 1)
-            context[f"{column}_state"] = value(elements, 2)
-            context[f"{column}_zip"] = value(elements, 3)
-        return handle
-
-    # -- subscriber, payer and patient (2000B, 2010BA, 2010BB, 2000C, 2010CA) -----------
-    def subscriber_level(self, elements: list[str], position: int) -> None:
-        self.flush_claim()
-        self.subscriber = {}
-        self.patient = {}
-        self.dmg_problems = {}
-
-    def subscriber_info(self, elements: list[str], position: int) -> None:
-        self.subscriber.update(
-            payer_responsibility=value(elements, 1), subscriber_relationship=value(elements, 2),
-            group_number=value(elements, 3), group_name=value(elements, 4),
-            insurance_type=value(elements, 5), claim_filing_indicator=value(elements, 9))
-
-    def subscriber_name(self, elements: list[str], position: int) -> None:
-        self.subscriber.update(
-            subscriber_last_name=value(elements, 3), subscriber_first_name=value(elements, 4),
-            subscriber_middle_name=value(elements, 5), subscriber_name_suffix=value(elements, 7),
-            subscriber_id_qualifier=value(elements, 8), subscriber_id=value(elements, 9))
-
-    def demographics(self, prefix: str) -> Handler:
-        def handle(elements: list[str], position: int) -> None:
-            context = self._context(prefix)
-            if value(elements, 2) is not None and value(elements, 1) != "D8":
-                # DMG01 must be D8 (TR3 2010BA/2010CA); the birth date cannot be read.
-                self.dmg_problems[prefix] = (position, "DMG01", f"birth date format "
-                                             f"{value(elements, 1)!r} is not D8")
-            context[f"{prefix}_birth_date"] = value(elements, 2)
-            context[f"{prefix}_sex"] = value(elements, 3)
-        return handle
-
-    def payer_name(self, elements: list[str], position: int) -> None:
-        self.subscriber.update(payer_name=value(elements, 3),
-                               payer_id_qualifier=value(elements, 8), payer_id=value(elements, 9))
-
-    def patient_level(self, elements: list[str], position: int) -> None:
-        self.flush_claim()
-        self.patient = {}
-        self.dmg_problems.pop("patient", None)
-
-    def patient_info(self, elements: list[str], position: int) -> None:
-        self.patient["patient_relationship"] = value(elements, 1)
-
-    def patient_name(self, elements: list[str], position: int) -> None:
-        self.patient.update(
-            patient_last_name=value(elements, 3), patient_first_name=value(elements, 4),
-            patient_middle_name=value(elements, 5), patient_name_suffix=value(elements, 7))
-
-    # -- the claim (2300) ---------------------------------------------------------------
-    def claim_start(self, elements: list[str], position: int) -> None:
-        self.flush_claim()
-        clm05 = components(elements, 5, self.sep)
-        claim = self.claims.new({**self.billing, **self.subscriber, **self.patient})
-        claim.update(
-            set_position=self.set_position, claim_position=position,
-            transaction_type=self.guide, other_payer_count=0,
-            patient_control_number=value(elements, 1), total_charge=value(elements, 2),
-            facility_code=part(clm05, 1), facility_code_qualifier=part(clm05, 2),
-            frequency_code=part(clm05, 3), provider_signature=value(elements, 6),
-            assignment_code=value(elements, 7), benefits_assignment=value(elements, 8),
-            release_of_information=value(elements, 9))
-        self.claim = claim
-        for problem in self.dmg_problems.values():
-            self.fail(*problem)
-        facility, frequency = part(clm05, 1), part(clm05, 3)
-        if facility is not None and (len(facility) != 2 or not facility.isalnum()):
-            self.fail(position, "CLM05-1", f"facility code {facility!r} is not the two "
-                      f"characters CLM05-1 holds{self._separator_hint(elements[5])}")
-        if frequency is not None and (len(frequency) != 1 or not frequency.isdigit()):
-            self.fail(position, "CLM05-3", f"claim frequency {frequency!r} is not a NUBC "
-                      "frequency code (1 original, 7 replacement, 8 void)")
-
-    def _separator_hint(self, text: str) -> str:
-        foreign = [c for c in ":>^|\\" if c in text and c != self.sep]
-        if foreign and self.sep not in text:
-            return (f"; the composite uses {foreign[0]!r} while ISA16 declares {self.sep!r} "
-                    "as the component separator")
-        return ""
-
-    def claim_date(self, elements: list[str], position: int) -> None:
-        claim = self.claim
-        if claim is None:
-            return
-        qualifier = value(elements, 1)
-        if qualifier == "096" and value(elements, 2) == "TM":
-            claim["discharge_hour"] = value(elements, 3)
-            return
-        column = {"434": None, "435": "admission_date", "096": "discharge_date",
-                  "431": "onset_date"}.get(qualifier or "", "")
-        if column == "":
-            return
-        first, last, problem = dtp_dates(elements)
-        if problem:
-            self.fail(position, "DTP02", f"DTP*{qualifier}: {problem}")
-        elif column is None:
-            claim["statement_from"], claim["statement_to"] = first, last
-        else:
-            claim[column] = first
-
-    def institutional_codes(self, elements: list[str], position: int) -> None:
-        if self.claim is not None:
-            self.claim.update(admission_type=value(elements, 1),
-                              admission_source=value(elements, 2),
-                              patient_status=value(elements, 3))
-
-    def claim_reference(self, elements: list[str], position: int) -> None:
-        column = {"F8": "original_claim_reference", "EA": "medical_record_number",
-                  "G1": "prior_authorization"}.get(value(elements, 1) or "")
-        if column and self.claim is not None:
-            self.claim[column] = value(elements, 2)
-
-    def health_codes(self, elements: list[str], position: int) -> None:
-        """HI01-HI12: one claim_codes row per composite (TR3 2300 HI, C022)."""
-        claim = self.claim
-        if claim is None:
-            return
-        for index in range(1, len(elements)):
-            parts = components(elements, index, self.sep)
-            if not parts:
-                continue
-            qualifier = parts[0]
-            known = HI_QUALIFIERS.get(qualifier)
-            if known is None:
-                self.fail(position, f"HI{index:02d}-1", f"{qualifier!r} is not an HI code list "
-                          f"qualifier of the TR3{self._separator_hint(elements[index])}")
-                continue
-            if part(parts, 2) is None:
-                self.fail(position, f"HI{index:02d}-2", f"HI{index:02d} has the qualifier "
-                          f"{qualifier!r} but no code (HI{index:02d}-2)")
-                continue
-            date_format = part(parts, 3)
-            first, last, problem = date_pair(date_format, part(parts, 4))
-            if problem:
-                self.fail(position, f"HI{index:02d}-3", problem)
-            code = part(parts, 2)
-            if known[1] == "drg":
-                claim["drg_code"] = code
-            elif known[1] == "principal_diagnosis":
-                self.principal_diagnoses += 1
-            self.claim_codes.append((position, self.codes.new({
-                "set_position": self.set_position, "claim_position": claim["claim_position"],
-                "code_sequence": len(self.claim_codes) + 1, "qualifier": qualifier, "code": code,
-                "code_system": known[0], "code_role": known[1], "date_format": date_format,
-                "code_date": first,
-                "code_date_to": last if date_format == "RD8" else None,
-                "amount": part(parts, 5), "present_on_admission": part(parts, 9),
-            })))
-
-    def other_payer(self, elements: list[str], position: int) -> None:
-        if self.claim is not None:
-            self.claim["other_payer_count"] = int(self.claim["other_payer_count"] or 0) + 1
-
-    def provider(self, prefix: str, *, line: bool) -> Handler:
-        def handle(elements: list[str], position: int) -> None:
-            target = self.line if line else self.claim
-            if target is None:
-                return
-            if prefix == "referring_provider" and value(elements, 1) == "P3":
-                return  # P3 is the primary care provider; the referring one is DN
-            if f"{prefix}_npi" in target:
-                target[f"{prefix}_npi"] = npi_of(elements)
-            if f"{prefix}_name" in target:
-                target[f"{prefix}_name"] = provider_name(elements)
-        return handle
-
-    def taxonomy(self, prefix: str, *, line: bool) -> Handler:
-        def handle(elements: list[str], position: int) -> None:
-            target = self.line if line else self.claim
-            if target is not None and f"{prefix}_taxonomy" in target:
-                target[f"{prefix}_taxonomy"] = value(elements, 3)
-        return handle
-
-    def facility_zip(self, prefix: str) -> Handler:
-        def handle(elements: list[str], position: int) -> None:
-            if prefix == "service_facility" and self.claim is not None:
-                self.claim["service_facility_zip"] = value(elements, 3)
-        return handle
-
-    # -- service lines (2400, 2410) -----------------------------------------------------
-    def line_start(self, elements: list[str], position: int) -> None:
-        claim = self.claim
-        if claim is None:
-            self.line = None
-            return
-        self.line = self.lines.new({"set_position": self.set_position,
-                                    "claim_position": claim["claim_position"],
-                                    "line_position": position,
-                                    "assigned_number": value(elements, 1)})
-        self.claim_lines.append((position, self.line))
-
-    def _procedure(self, line: dict[str, object], elements: list[str], index: int,
-                   position: int) -> None:
-        parts = components(elements, index, self.sep)
-        if not parts:
-            return
-        qualifier = parts[0]
-        if qualifier not in LINE_QUALIFIERS:
-            self.fail(position, f"{elements[0]}{index:02d}-1", f"{qualifier!r} is not a "
+    def check_procedures(self, key: str, index: int) -> None:
+        """SV101-1 / SV202-1: a product or service id qualifier of the TR3."""
+        rows = self.segments(key).select(
+            "claim_position", "position", "component", composite=element(index),
+            qualifier=components(index).list.first()).filter(
+            (pl.col("composite") != "") & ~pl.col("qualifier").is_in(LINE_QUALIFIERS))
+        segment_id = key.split("/")[1]
+        for row in rows.iter_rows(named=True):
+            self.fail(row["claim_position"], (_IN_ORDER, row["position"], 0), row["position"],
+                      f"{segment_id}{index:02d}-1", f"{row['qualifier']!r} is not a "
                       "product/service id qualifier of the TR3 (HC, ER, IV, WK, HP)"
-                      f"{self._separator_hint(elements[index])}")
-        line.update(product_qualifier=qualifier, procedure_code=part(parts, 2),
-                    modifier_1=part(parts, 3), modifier_2=part(parts, 4),
-                    modifier_3=part(parts, 5), modifier_4=part(parts, 6),
-                    description=part(parts, 7))
+                      f"{_separator_hint(row['composite'], row['component'])}")
 
-    def professional_service(self, elements: list[str], position: int) -> None:
-        line = self.line
-        if line is None:
-            return
-        line["service_kind"] = "SV1"
-        self._procedure(line, elements, 1, position)
-        pointers = components(elements, 7, self.sep)
-        line.update(line_charge=value(elements, 2), unit_basis=value(elements, 3),
-                    units=value(elements, 4), place_of_service=value(elements, 5),
-                    diagnosis_pointers=",".join(p for p in pointers if p) or None,
-                    emergency_indicator=value(elements, 9))
-
-    def institutional_service(self, elements: list[str], position: int) -> None:
-        line = self.line
-        if line is None:
-            return
-        line["service_kind"] = "SV2"
-        line["revenue_code"] = value(elements, 1)
-        self._procedure(line, elements, 2, position)
-        line.update(line_charge=value(elements, 3), unit_basis=value(elements, 4),
-                    units=value(elements, 5))
-
-    def line_date(self, elements: list[str], position: int) -> None:
-        if self.line is None or value(elements, 1) != "472":
-            return
-        first, last, problem = dtp_dates(elements)
-        if problem:
-            self.fail(position, "DTP02", f"DTP*472: {problem}")
-        self.line.update(service_from=first, service_to=last)
-
-    def line_reference(self, elements: list[str], position: int) -> None:
-        if self.line is not None and value(elements, 1) == "6R":
-            self.line["line_item_control_number"] = value(elements, 2)
-
-    def drug(self, elements: list[str], position: int) -> None:
-        if self.line is not None:
-            self.line.update(ndc_qualifier=value(elements, 2), ndc=value(elements, 3))
-
-    def drug_quantity(self, elements: list[str], position: int) -> None:
-        if self.line is not None:
-            unit = components(elements, 5, self.sep)
-            self.line.update(drug_quantity=value(elements, 4), drug_unit=part(unit, 1))
-
-    def prescription(self, elements: list[str], position: int) -> None:
-        if self.line is not None:
-            self.line["prescription_number"] = value(elements, 2)
-
-    # -- finishing a claim --------------------------------------------------------------
-    def flush_claim(self) -> None:
-        claim = self.claim
-        if claim is None:
-            return
-        position = claim["claim_position"]
-        assert isinstance(position, int)
-        principal = self.principal_diagnoses
-        if principal != 1:
-            self.fail(position, "HI01-1", "the claim has no principal diagnosis (HI*ABK or "
-                      "HI*BK)" if principal == 0 else
-                      f"the claim has {principal} principal diagnoses; the TR3 allows one")
-        self.claims.add(position, claim)
-        for line_number, row in self.claim_codes:
-            self.codes.add(line_number, row)
-        for line_number, row in self.claim_lines:
-            self.lines.add(line_number, row)
-        self.claim = None
-        self.line = None
-        self.claim_codes = []
-        self.principal_diagnoses = 0
-        self.claim_lines = []
+    def line_dates(self) -> pl.DataFrame:
+        """2400 DTP*472, the service date or period; one that cannot be read fails."""
+        dates = _dated(self.segments("2400/DTP").filter(value(1) == "472"))
+        for row in dates.filter("bad").iter_rows(named=True):
+            self.fail(row["claim_position"], (_IN_ORDER, row["position"], 0), row["position"],
+                      "DTP02", f"DTP*472: {row['problem']}")
+        return last_per(dates, "line_position", [pl.col("first").alias("service_from"),
+                                                 pl.col("last").alias("service_to")])
 
 
-def read_claims(frame, guide):  # WIP stub: replaced by the columnar reader
-    raise NotImplementedError
+def _provider_sources(loop: str, prefix: str, names: set[str]) -> list[Source]:
+    """NM1 (NPI and name) and PRV (taxonomy) of a provider loop, for the columns the
+    table has; a referring provider's NM1*P3 names the primary care provider instead."""
+    columns = {f"{prefix}_npi": npi(), f"{prefix}_name": provider_name()}
+    condition = value(1).ne_missing("P3") if prefix == "referring_provider" else None
+    sources: list[Source] = [(f"{loop}/NM1", condition, {
+        name: expression for name, expression in columns.items() if name in names})]
+    if f"{prefix}_taxonomy" in names:
+        sources.append((f"{loop}/PRV", None, {f"{prefix}_taxonomy": value(3)}))
+    return sources
+
+
+def _procedure(index: int) -> dict[str, pl.Expr]:
+    """SV101 / SV202 (composite C003): qualifier, code, modifiers, description."""
+    return {"product_qualifier": components(index).list.first(),
+            "procedure_code": part(index, 2), "modifier_1": part(index, 3),
+            "modifier_2": part(index, 4), "modifier_3": part(index, 5),
+            "modifier_4": part(index, 6), "description": part(index, 7)}
+
+
+def _pointers(index: int) -> pl.Expr:
+    """SV107 (composite C004): the diagnosis pointers sent, comma-separated."""
+    pointers = components(index).list.eval(pl.element().filter(pl.element() != ""))
+    return present(pointers.list.join(","))
+
+
+def _dated(rows: pl.DataFrame, date_format: pl.Expr | None = None,
+           text: pl.Expr | None = None) -> pl.DataFrame:
+    """`rows` with the first and last date of a date (TR3 DTP02/DTP03, or HI C022-3/4):
+    D8 CCYYMMDD, RD8 CCYYMMDD-CCYYMMDD, DT CCYYMMDDHHMM (the date kept); `bad` and the
+    `problem` for a date that cannot be read (rows.date_pair says why)."""
+    date_format = value(2) if date_format is None else date_format
+    text = value(3) if text is None else text
+    halves = text.str.splitn("-", 2)
+    start, end = halves.struct.field("field_0"), halves.struct.field("field_1")
+    rows = rows.with_columns(date_format.alias("format_"), text.alias("text_"),
+                             start.alias("start_"), end.alias("end_"))
+    form, sent = pl.col("format_"), pl.col("text_")
+    readable = (form.is_in(["D8", "DT"]) | (form.eq("RD8") & pl.col("end_").ne(""))).fill_null(
+        False)
+    rows = rows.with_columns(
+        bad=sent.is_not_null() & ~readable,
+        first=pl.when(form == "D8").then(sent).when(form == "RD8").then(pl.col("start_"))
+        .when(form == "DT").then(sent.str.slice(0, 8)),
+        last=pl.when(form == "D8").then(sent).when(form == "RD8").then(pl.col("end_"))
+        .when(form == "DT").then(sent.str.slice(0, 8)))
+    rows = rows.with_columns(first=pl.when(~pl.col("bad")).then("first"),
+                             last=pl.when(~pl.col("bad")).then("last"))
+    problems = [date_pair(form_, sent_)[2] if bad else None
+                for form_, sent_, bad in rows.select("format_", "text_", "bad").iter_rows()]
+    return rows.with_columns(problem=pl.Series(problems, dtype=pl.String))
+
+
+def _separator_hint(text: str, separator: str) -> str:
+    """Why a composite may have failed: it uses another component separator than ISA16."""
+    foreign = [c for c in ":>^|\\" if c in text and c != separator]
+    if foreign and separator not in text:
+        return (f"; the composite uses {foreign[0]!r} while ISA16 declares {separator!r} "
+                "as the component separator")
+    return ""
