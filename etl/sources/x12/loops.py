@@ -318,12 +318,12 @@ def _segment_ids(loop: LoopSpec) -> frozenset[str]:
     return frozenset(found)
 
 
-def _code_elements(loop: LoopSpec) -> dict[str, int]:
+def code_elements(loop: LoopSpec) -> dict[str, int]:
     """Segment id -> the element its identifying codes are in (ids that have codes)."""
     found: dict[str, int] = {}
     for item in loop.items:
         if isinstance(item, LoopSpec):
-            for segment_id, element in _code_elements(item).items():
+            for segment_id, element in code_elements(item).items():
                 if found.get(segment_id, element) != element:
                     raise ValueError(f"{segment_id}: identifying codes in two different "
                                      "elements are not supported by the decision cache")
@@ -367,7 +367,7 @@ def _index(guide: Guide) -> _GuideIndex:
     found = _INDEXES.get(guide)
     if found is None:
         found = _INDEXES[guide] = _GuideIndex(
-            _segment_ids(guide.root), _code_elements(guide.root), {}, _loops_of(guide.root))
+            _segment_ids(guide.root), code_elements(guide.root), {}, _loops_of(guide.root))
         found.key_of.update((spec, f"{loop_id}/{spec.segment_id}")
                             for spec, loop_id in found.loop_of.items())
     return found

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from etl.sources.base import Reject
 from etl.sources.x12 import workers
 from etl.sources.x12.guide import Guide, guide_for, load_guides
-from etl.sources.x12.loops import place_set
+from etl.sources.x12.moves import walk_sets
 from etl.sources.x12.parse_835 import read_remittances
 from etl.sources.x12.parse_837 import read_claims
 from etl.sources.x12.placed import PlacedSegments, table_frame
@@ -168,8 +168,9 @@ def _timestamp(date: str | None, time: str | None, century: bool) -> str | None:
     return date + digits.ljust(6, "0")
 
 
-def _set_row(tset: TransactionSet, guide: Guide | None, segments: list[list[str]]
-             ) -> dict[str, object]:
+def _set_row(tset: TransactionSet, guide: Guide | None) -> dict[str, object]:
+    segments = [text.split(tset.delimiters.element)
+                for text in tset.segments[:_HEAD_SEGMENTS]]
     envelope = tset.envelope
     row: dict[str, object] = {
         "set_position": tset.position,
@@ -310,23 +311,28 @@ def _parse_sets(file_name: str, sets: list[TransactionSet], file_problems: list[
     """Place, read and type the given sets of one file (read by read_x12): each set is
     walked on its own, the rows of all the sets read by one guide at once (placed.py)."""
     placed: dict[Guide, PlacedSegments] = {}
-    heads: list[tuple[TransactionSet, Guide | None, list[list[str]]]] = []
+    heads: list[tuple[TransactionSet, Guide | None]] = []
     for tset in sets:
         guide = _guide(tset)
-        segments = tset.elements()
         if guide is not None:
-            walk, keys = place_set(guide, segments, tset.position, tset.delimiters.component)
-            tset.errors.extend(walk.errors)
-            tset.warnings.extend(walk.warnings)
-            placed.setdefault(guide, PlacedSegments()).add(tset, keys)
-        heads.append((tset, guide, segments[:_HEAD_SEGMENTS]))
-    read = [_READERS[guide.name](segments.frame(), guide) for guide, segments in placed.items()]
+            placed.setdefault(guide, PlacedSegments()).add(tset)
+        heads.append((tset, guide))
+    read = []
+    for guide, gathered in placed.items():
+        frame = gathered.frame()
+        keys, walks = walk_sets(guide, frame, gathered.sets)
+        for tset in gathered.sets:
+            tset.errors.extend(walks[tset.position].errors)
+            tset.warnings.extend(walks[tset.position].warnings)
+        frame = frame.with_columns(key=pl.Series(keys, dtype=pl.String)).filter(
+            pl.col("key").is_not_null())
+        read.append(_READERS[guide.name](frame, guide))
     by_position = {tset.position: tset for tset in sets}
     for rows in read:
         for position, warnings in rows.warnings.items():
             by_position[position].warnings.extend(warnings)
     frames: dict[str, list[pl.DataFrame]] = {
-        TRANSACTION_SETS.name: [_sets_frame([_set_row(*head) for head in heads])]}
+        TRANSACTION_SETS.name: [_sets_frame([_set_row(tset, guide) for tset, guide in heads])]}
     for rows in read:
         for name, frame in rows.tables.items():
             frames.setdefault(name, []).append(frame)

@@ -15,6 +15,9 @@ quarantine with its lines and codes, and the rest of the set still lands.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import polars as pl
 
 from etl.sources.x12.guide import Guide
@@ -85,16 +88,14 @@ def read_claims(frame: pl.DataFrame, guide: Guide) -> ReadRows:
     """The claims, claim_codes and service_lines rows of every 837 set of one guide in
     `frame` (placed.py), and the values that fail their claim (module notes)."""
     reader = _ClaimReader(frame, guide)
-    claims = reader.claims()
     codes, drg, principal = reader.codes()
-    claims = claims.join(drg, on="claim_position", how="left")
-    reader.check_principal(claims.select("claim_position"), principal)
-    return ReadRows(
-        {CLAIMS.name: table_frame(CLAIMS, claims.with_columns(
-            line_number=pl.col("claim_position"))),
-         CLAIM_CODES.name: table_frame(CLAIM_CODES, codes),
-         SERVICE_LINES.name: table_frame(SERVICE_LINES, reader.lines())},
-        reader.failures())
+    claims = reader.claims().join(drg, on="claim_position", how="left")
+    reader.check_principal(claims, principal)
+    claims = claims.with_columns(line_number=pl.col("claim_position"))
+    return ReadRows({CLAIMS.name: table_frame(CLAIMS, claims.sort("line_number")),
+                     CLAIM_CODES.name: table_frame(CLAIM_CODES, codes),
+                     SERVICE_LINES.name: table_frame(SERVICE_LINES, reader.lines().sort(
+                         "line_number"))}, reader.failures())
 
 
 def npi() -> pl.Expr:
@@ -196,20 +197,29 @@ class _ClaimReader:
         return self.by_key.get(key, self.empty)
 
     def gather(self, anchor: pl.DataFrame, owner: str, sources: list[Source]) -> pl.DataFrame:
-        """`anchor` with the columns each source fills, from the last segment of the
-        source for each owner (a value read again replaces the one before)."""
-        for key, condition, columns in sources:
+        """`anchor` with the columns the sources fill. A column takes its value from the
+        last segment, in file order, of the sources that fill it (a value read again
+        replaces the one before, as when a reader fills a row segment by segment)."""
+        pieces = []
+        writers: dict[str, list[int]] = {}
+        for number, (key, condition, columns) in enumerate(sources):
             rows = self.segments(key)
             if condition is not None:
                 rows = rows.filter(condition)
-            found = last_per(rows, owner, [e.alias(name) for name, e in columns.items()])
-            anchor = anchor.join(found, on=owner, how="left", suffix="_found")
-            # A column two sources fill (SV1 and SV2 on lines): a line has one of them.
-            anchor = anchor.with_columns(
-                pl.coalesce(f"{name}_found", name).alias(name)
-                for name in columns if f"{name}_found" in anchor.columns
-            ).drop(f"{name}_found" for name in columns if f"{name}_found" in anchor.columns)
-        return anchor
+            pieces.append(rows.select(owner, "position", source=pl.lit(number, pl.Int32),
+                                      **columns))
+            for name in columns:
+                writers.setdefault(name, []).append(number)
+        stacked = pl.concat(pieces, how="diagonal").sort("position")
+        found = stacked.group_by(owner).agg(
+            pl.col(name).filter(pl.col("source").is_in(numbers)).last()
+            for name, numbers in writers.items())
+        return anchor.join(found, on=owner, how="left")
+
+    def check(self, rows: pl.DataFrame, report: Callable[[dict[str, Any]], None]) -> None:
+        """Report each row that fails its claim (few: they are filtered first)."""
+        for row in rows.iter_rows(named=True):
+            report(row)
 
     def fail(self, claim: int, order: tuple[int, int, int], position: int, field: str,
              reason: str) -> None:
@@ -217,6 +227,14 @@ class _ClaimReader:
 
     def failures(self) -> list[Failure]:
         return [failure for _, failure in sorted(self.found, key=lambda found: found[0])]
+
+    def report_date(self, order: int, field: str, prefix: str) -> Callable[[dict[str, Any]], None]:
+        """How a date that cannot be read fails its claim (rows of `_dated`)."""
+        def report(row: dict[str, Any]) -> None:
+            problem = date_pair(row["format_"], row["text_"])[2]
+            self.fail(row["claim_position"], (_IN_ORDER, row["position"], row.get("index", order)),
+                      row["position"], field.format(**row), prefix.format(**row) + str(problem))
+        return report
 
     # -- claims (2300) and what they inherit (2000A-2010CA) ----------------------------
     def claims(self) -> pl.DataFrame:
@@ -260,9 +278,7 @@ class _ClaimReader:
         rows = self.segments("2300/DTP").with_columns(
             qualifier=value(1), hour=value(1).eq("096") & value(2).eq("TM"))
         dates = _dated(rows.filter(value(1).is_in(["434", *_CLAIM_DATES]) & ~pl.col("hour")))
-        for row in dates.filter("bad").iter_rows(named=True):
-            self.fail(row["claim_position"], (_IN_ORDER, row["position"], 0), row["position"],
-                      "DTP02", f"DTP*{row['qualifier']}: {row['problem']}")
+        self.check(dates.filter("bad"), self.report_date(0, "DTP02", "DTP*{qualifier}: "))
         found = rows.select("claim_position").unique(maintain_order=True).join(
             last_per(rows.filter("hour"), "claim_position", [value(3).alias("discharge_hour")]),
             on="claim_position", how="left")
@@ -286,9 +302,11 @@ class _ClaimReader:
                                           & value(1).fill_null("").ne("D8")),
                 level, [pl.col("position").alias("dmg_position"),
                         value(1).alias("dmg_format")])
-            for row in claims.join(bad, on=level).iter_rows(named=True):
+
+            def report(row: dict[str, Any], rank: int = rank) -> None:
                 self.fail(row["claim_position"], (_BEFORE, rank, 0), row["dmg_position"],
                           "DMG01", f"birth date format {row['dmg_format']!r} is not D8")
+            self.check(claims.select("claim_position", level).join(bad, on=level), report)
 
     def check_claim_codes(self, clm: pl.DataFrame) -> None:
         """CLM05-1 is two characters (place of service or facility type code), CLM05-3
@@ -298,7 +316,8 @@ class _ClaimReader:
             frequency=part(5, 3)).filter(
             ~pl.col("facility").str.contains(r"^[A-Za-z0-9]{2}$").fill_null(True)
             | ~pl.col("frequency").str.contains(r"^[0-9]$").fill_null(True))
-        for row in suspect.iter_rows(named=True):
+
+        def report(row: dict[str, Any]) -> None:
             claim, facility, frequency = row["claim_position"], row["facility"], row["frequency"]
             if facility is not None and (len(facility) != 2 or not facility.isalnum()):
                 self.fail(claim, (_IN_ORDER, claim, 0), claim, "CLM05-1",
@@ -308,6 +327,7 @@ class _ClaimReader:
                 self.fail(claim, (_IN_ORDER, claim, 1), claim, "CLM05-3",
                           f"claim frequency {frequency!r} is not a NUBC frequency code "
                           "(1 original, 7 replacement, 8 void)")
+        self.check(suspect, report)
 
     # -- HI codes (2300 HI01-HI12, composite C022) -------------------------------------
     def codes(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -328,31 +348,29 @@ class _ClaimReader:
             qualifier=parts.list.first(),
             code=component(2), date_format=component(3), date_text=component(4),
             amount=component(5), present_on_admission=component(9))
-        for row in composites.filter(~known | pl.col("code").is_null()).iter_rows(named=True):
+
+        def report(row: dict[str, Any]) -> None:
             index, qualifier = row["index"], row["qualifier"]
+            order = (_IN_ORDER, row["position"], index)
             if qualifier not in HI_QUALIFIERS:
-                self.fail(row["claim_position"], (_IN_ORDER, row["position"], index),
-                          row["position"], f"HI{index:02d}-1",
+                self.fail(row["claim_position"], order, row["position"], f"HI{index:02d}-1",
                           f"{qualifier!r} is not an HI code list qualifier of the TR3"
                           f"{_separator_hint(row['composite'], row['component'])}")
             else:
-                self.fail(row["claim_position"], (_IN_ORDER, row["position"], index),
-                          row["position"], f"HI{index:02d}-2", f"HI{index:02d} has the "
-                          f"qualifier {qualifier!r} but no code (HI{index:02d}-2)")
-        kept = _dated(composites.filter(known & pl.col("code").is_not_null()).with_columns(
-            pl.col("date_format").alias("format_sent"),
-            pl.col("date_text").alias("date_sent")),
-            date_format=pl.col("format_sent"), text=pl.col("date_sent"))
-        for row in kept.filter("bad").iter_rows(named=True):
-            self.fail(row["claim_position"], (_IN_ORDER, row["position"], row["index"]),
-                      row["position"], f"HI{row['index']:02d}-3", row["problem"])
+                self.fail(row["claim_position"], order, row["position"], f"HI{index:02d}-2",
+                          f"HI{index:02d} has the qualifier {qualifier!r} but no code "
+                          f"(HI{index:02d}-2)")
+        self.check(composites.filter(~known | pl.col("code").is_null()), report)
+        kept = _dated(composites.filter(known & pl.col("code").is_not_null()),
+                      date_format=pl.col("date_format"), text=pl.col("date_text"))
+        self.check(kept.filter("bad"), self.report_date(0, "HI{index:02d}-3", ""))
         systems = {qualifier: system for qualifier, (system, _) in HI_QUALIFIERS.items()}
         roles = {qualifier: role for qualifier, (_, role) in HI_QUALIFIERS.items()}
         codes = kept.with_columns(
             line_number=pl.col("position"),
             code_sequence=(pl.int_range(pl.len()).over("claim_position") + 1).cast(pl.Int32),
-            code_system=pl.col("qualifier").replace_strict(systems),
-            code_role=pl.col("qualifier").replace_strict(roles),
+            code_system=pl.col("qualifier").replace_strict(systems, return_dtype=pl.String),
+            code_role=pl.col("qualifier").replace_strict(roles, return_dtype=pl.String),
             code_date=pl.col("first"),
             code_date_to=pl.when(pl.col("date_format") == "RD8").then(pl.col("last")))
         drg = last_per(codes.filter(pl.col("code_role") == "drg"), "claim_position",
@@ -363,11 +381,15 @@ class _ClaimReader:
 
     def check_principal(self, claims: pl.DataFrame, principal: pl.DataFrame) -> None:
         """One principal diagnosis per claim (TR3 2300 HI*ABK/BK, HI01)."""
-        counts = claims.join(principal, on="claim_position", how="left").filter(
+        counts = claims.select("claim_position").join(
+            principal, on="claim_position", how="left").filter(
             pl.col("principal").fill_null(0) != 1)
-        for claim, count in counts.iter_rows():
+
+        def report(row: dict[str, Any]) -> None:
+            claim, count = row["claim_position"], row["principal"]
             self.fail(claim, (_AFTER, 0, 0), claim, "HI01-1", _NO_DIAGNOSIS if not count else
                       f"the claim has {count} principal diagnoses; the TR3 allows one")
+        self.check(counts, report)
 
     # -- service lines (2400, 2410, 2420x) ---------------------------------------------
     def lines(self) -> pl.DataFrame:
@@ -404,19 +426,19 @@ class _ClaimReader:
             "claim_position", "position", "component", composite=element(index),
             qualifier=components(index).list.first()).filter(
             (pl.col("composite") != "") & ~pl.col("qualifier").is_in(LINE_QUALIFIERS))
-        segment_id = key.split("/")[1]
-        for row in rows.iter_rows(named=True):
+        field = f"{key.split('/')[1]}{index:02d}-1"
+
+        def report(row: dict[str, Any]) -> None:
             self.fail(row["claim_position"], (_IN_ORDER, row["position"], 0), row["position"],
-                      f"{segment_id}{index:02d}-1", f"{row['qualifier']!r} is not a "
-                      "product/service id qualifier of the TR3 (HC, ER, IV, WK, HP)"
+                      field, f"{row['qualifier']!r} is not a product/service id qualifier "
+                      "of the TR3 (HC, ER, IV, WK, HP)"
                       f"{_separator_hint(row['composite'], row['component'])}")
+        self.check(rows, report)
 
     def line_dates(self) -> pl.DataFrame:
         """2400 DTP*472, the service date or period; one that cannot be read fails."""
         dates = _dated(self.segments("2400/DTP").filter(value(1) == "472"))
-        for row in dates.filter("bad").iter_rows(named=True):
-            self.fail(row["claim_position"], (_IN_ORDER, row["position"], 0), row["position"],
-                      "DTP02", f"DTP*472: {row['problem']}")
+        self.check(dates.filter("bad"), self.report_date(0, "DTP02", "DTP*472: "))
         return last_per(dates, "line_position", [pl.col("first").alias("service_from"),
                                                  pl.col("last").alias("service_to")])
 
@@ -450,28 +472,25 @@ def _pointers(index: int) -> pl.Expr:
 def _dated(rows: pl.DataFrame, date_format: pl.Expr | None = None,
            text: pl.Expr | None = None) -> pl.DataFrame:
     """`rows` with the first and last date of a date (TR3 DTP02/DTP03, or HI C022-3/4):
-    D8 CCYYMMDD, RD8 CCYYMMDD-CCYYMMDD, DT CCYYMMDDHHMM (the date kept); `bad` and the
-    `problem` for a date that cannot be read (rows.date_pair says why)."""
+    D8 CCYYMMDD, RD8 CCYYMMDD-CCYYMMDD, DT CCYYMMDDHHMM (the date kept), and `bad`
+    for a date that cannot be read (`rows.date_pair` says why)."""
     date_format = value(2) if date_format is None else date_format
     text = value(3) if text is None else text
     halves = text.str.splitn("-", 2)
-    start, end = halves.struct.field("field_0"), halves.struct.field("field_1")
     rows = rows.with_columns(date_format.alias("format_"), text.alias("text_"),
-                             start.alias("start_"), end.alias("end_"))
-    form, sent = pl.col("format_"), pl.col("text_")
-    readable = (form.is_in(["D8", "DT"]) | (form.eq("RD8") & pl.col("end_").ne(""))).fill_null(
-        False)
-    rows = rows.with_columns(
-        bad=sent.is_not_null() & ~readable,
-        first=pl.when(form == "D8").then(sent).when(form == "RD8").then(pl.col("start_"))
-        .when(form == "DT").then(sent.str.slice(0, 8)),
-        last=pl.when(form == "D8").then(sent).when(form == "RD8").then(pl.col("end_"))
-        .when(form == "DT").then(sent.str.slice(0, 8)))
-    rows = rows.with_columns(first=pl.when(~pl.col("bad")).then("first"),
-                             last=pl.when(~pl.col("bad")).then("last"))
-    problems = [date_pair(form_, sent_)[2] if bad else None
-                for form_, sent_, bad in rows.select("format_", "text_", "bad").iter_rows()]
-    return rows.with_columns(problem=pl.Series(problems, dtype=pl.String))
+                             halves.struct.field("field_0").alias("start_"),
+                             halves.struct.field("field_1").alias("end_"))
+    form, sent, end = pl.col("format_"), pl.col("text_"), pl.col("end_")
+    readable = (form.is_in(["D8", "DT"]) | (form.eq("RD8") & end.ne(""))).fill_null(False)
+    day = sent.str.slice(0, 8)
+    return rows.with_columns(bad=sent.is_not_null() & ~readable).with_columns(
+        first=pl.when(~pl.col("bad")).then(
+            pl.when(form == "D8").then(sent).when(form == "RD8").then(pl.col("start_"))
+            .when(form == "DT").then(day)),
+        last=pl.when(~pl.col("bad")).then(
+            pl.when(form == "D8").then(sent).when(form == "RD8").then(end)
+            .when(form == "DT").then(day)))
+
 
 
 def _separator_hint(text: str, separator: str) -> str:

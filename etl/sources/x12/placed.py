@@ -15,9 +15,10 @@ numbered from 1 and split on the set's component separator (ISA16) (`part`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import repeat
+from typing import TypeVar
 
 import polars as pl
 
@@ -26,45 +27,43 @@ from etl.sources.x12.rows import Failure
 from etl.sources.x12.tables import X12Table, kind_of
 
 ELEMENTS = "elements"
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 COMPONENT = "component"
 
 
 @dataclass
 class PlacedSegments:
-    """Segments of sets read by one guide, gathered set by set (`add`), then framed."""
+    """The sets read by one guide, gathered set by set (`add`), then framed."""
 
+    sets: list[TransactionSet] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
-    keys: list[str | None] = field(default_factory=list)
     positions: list[int] = field(default_factory=list)
     set_positions: list[int] = field(default_factory=list)
     element_separators: list[str] = field(default_factory=list)
     component_separators: list[str] = field(default_factory=list)
 
-    def add(self, tset: TransactionSet, keys: Sequence[str | None]) -> None:
-        """A set's segments (as sent) with the loop/segment key the walk gave each."""
-        count = len(keys)
+    def add(self, tset: TransactionSet) -> None:
+        """A set's segments, as sent."""
+        count = len(tset.segments)
+        self.sets.append(tset)
         self.texts += tset.segments
-        self.keys += keys
         self.positions += range(tset.position, tset.position + count)
         self.set_positions += repeat(tset.position, count)
         self.element_separators += repeat(tset.delimiters.element, count)
         self.component_separators += repeat(tset.delimiters.component, count)
 
     def frame(self) -> pl.DataFrame:
-        """One row per placed segment, in file order: set_position, position (the file
-        segment position), key, elements (a list, the segment id first) and the
-        set's component separator."""
-        frame = pl.DataFrame({
+        """One row per segment, in file order: set_position, position (the file
+        segment position), elements (a list, the segment id first) and the set's
+        component separator."""
+        return pl.DataFrame({
             "set_position": pl.Series(self.set_positions, dtype=pl.Int32),
             "position": pl.Series(self.positions, dtype=pl.Int32),
-            "key": pl.Series(self.keys, dtype=pl.String),
             "text": pl.Series(self.texts, dtype=pl.String),
             "separator": pl.Series(self.element_separators, dtype=pl.String),
             COMPONENT: pl.Series(self.component_separators, dtype=pl.String),
-        })
-        return frame.filter(pl.col("key").is_not_null()).select(
-            "set_position", "position", "key",
-            pl.col("text").str.split(pl.col("separator")).alias(ELEMENTS), COMPONENT)
+        }).select("set_position", "position",
+                  pl.col("text").str.split(pl.col("separator")).alias(ELEMENTS), COMPONENT)
 
 
 def element(index: int) -> pl.Expr:
@@ -93,14 +92,7 @@ def part(index: int, component: int) -> pl.Expr:
     return present(components(index).list.get(component - 1, null_on_oob=True))
 
 
-def of_key(frame: pl.DataFrame, *keys: str) -> pl.DataFrame:
-    """The segments placed under one of `keys` (`loop/segment id`)."""
-    if len(keys) == 1:
-        return frame.filter(pl.col("key") == keys[0])
-    return frame.filter(pl.col("key").is_in(keys))
-
-
-def last_per(frame: pl.DataFrame, owner: str, columns: Iterable[pl.Expr]) -> pl.DataFrame:
+def last_per(frame: Frame, owner: str, columns: Iterable[pl.Expr]) -> Frame:
     """`columns` of the last segment of each owner: a value read again replaces the
     one read before (what a reader that fills a row segment by segment does)."""
     return frame.select(owner, *columns).unique(subset=owner, keep="last",
@@ -127,9 +119,9 @@ class ReadRows:
     warnings: dict[int, list[str]] = field(default_factory=dict)  # set position -> warnings
 
 
-def table_frame(table: X12Table, frame: pl.DataFrame) -> pl.DataFrame:
+def table_frame(table: X12Table, frame: Frame) -> Frame:
     """`frame` with exactly the columns of `table` (missing ones null) in its order."""
-    present_columns = set(frame.columns)
+    present_columns = set(frame.collect_schema().names())
     return frame.select(
         pl.col("line_number").cast(pl.Int32),
         *((pl.col(c.name) if c.name in present_columns else pl.lit(None))

@@ -1,0 +1,265 @@
+"""The loop walk of well-formed sets as a table of moves; loops.py stays the reference.
+
+`SetWalker` (loops.py) places one segment at a time and checks, as it goes, what the
+TR3 asks: maximum use, required segments, loops and elements, the HL hierarchy. For a
+well-formed set where a segment goes depends only on the loops open, their positions,
+and the segment's id and identifying code: a move from one stack of open loops to the
+next. Here each such move is worked out once per guide (nearest loop first, as the
+walker does) and remembered, so placing a segment is one dictionary look-up; the
+checks are made afterwards over every segment of a part at once (polars): uses and
+repeats counted per loop iteration, required segments, loops and elements, and HL01/
+HL02. A set that fails any of them, or holds a segment no move places, is walked again
+by `SetWalker`, which gives it its exact placements, errors and warnings: this module
+decides nothing on its own about a set with a problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from etl.sources.x12.guide import Guide, LoopSpec, SegmentSpec
+from etl.sources.x12.loops import Walk, code_elements, loop_of_segments, place_set
+from etl.sources.x12.placed import ELEMENTS, element
+from etl.sources.x12.reader import TransactionSet
+
+# A stack of open loops: (loop, position reached in it) from the set's root outwards.
+Stack = tuple[tuple[LoopSpec, int], ...]
+# Bound of the moves remembered per guide (a key holds a stack and an identifying code).
+_MAX_MOVES = 200_000
+
+
+@dataclass
+class _Moves:
+    """What one guide's walk has worked out: stacks and loops by number, and moves."""
+
+    guide: Guide
+    code_index: dict[str, int]
+    stacks: list[Stack] = field(default_factory=list)
+    stack_ids: dict[Stack, int] = field(default_factory=dict)
+    loops: list[LoopSpec] = field(default_factory=list)
+    loop_ids: dict[LoopSpec, int] = field(default_factory=dict)
+    specs: list[SegmentSpec] = field(default_factory=list)
+    spec_ids: dict[SegmentSpec, int] = field(default_factory=dict)
+    # (stack number, token) -> (next stack number, segment number, loop opened or -1).
+    moves: dict[tuple[int, str], tuple[int, int, int]] = field(default_factory=dict)
+
+    def stack_id(self, stack: Stack) -> int:
+        found = self.stack_ids.get(stack)
+        if found is None:
+            found = self.stack_ids[stack] = len(self.stacks)
+            self.stacks.append(stack)
+        return found
+
+    def loop_id(self, loop: LoopSpec) -> int:
+        found = self.loop_ids.get(loop)
+        if found is None:
+            found = self.loop_ids[loop] = len(self.loops)
+            self.loops.append(loop)
+        return found
+
+    def spec_id(self, spec: SegmentSpec) -> int:
+        found = self.spec_ids.get(spec)
+        if found is None:
+            found = self.spec_ids[spec] = len(self.specs)
+            self.specs.append(spec)
+        return found
+
+    def move(self, stack_number: int, token: str) -> tuple[int, int, int] | None:
+        """Where a segment goes from a stack, nearest open loop first; None when no
+        loop takes it (the walker will say why)."""
+        segment_id, _, code = token.partition("*")
+        index = self.code_index.get(segment_id, 0)
+        probe = [segment_id, *([""] * index)]
+        if code:
+            probe[index] = code
+        stack = self.stacks[stack_number]
+        for depth in range(len(stack) - 1, -1, -1):
+            loop, position = stack[depth]
+            for spec in loop.segments_by_id.get(segment_id, ()):
+                if spec.position >= position and spec.matches(probe, ""):
+                    moved = (*stack[:depth], (loop, spec.position))
+                    return self.stack_id(moved), self.spec_id(spec), -1
+            for child in loop.loops_by_trigger.get(segment_id, ()):
+                if child.position >= position and child.trigger.matches(probe, ""):
+                    moved = (*stack[:depth], (loop, child.position), (child, 0))
+                    return (self.stack_id(moved), self.spec_id(child.trigger),
+                            self.loop_id(child))
+        return None
+
+
+_TABLES: dict[Guide, _Moves] = {}
+
+
+def _moves(guide: Guide) -> _Moves:
+    found = _TABLES.get(guide)
+    if found is None or len(found.moves) > _MAX_MOVES:
+        found = _TABLES[guide] = _Moves(guide, code_elements(guide.root))
+        found.stack_id(((guide.root, 0),))
+        found.loop_id(guide.root)
+    return found
+
+
+def _tokens(frame: pl.DataFrame, table: _Moves) -> list[str]:
+    """Each segment's id, with `*code` when its identifying element holds a code some
+    guide segment is identified by (any other code selects what no code would)."""
+    segment_id = element(0)
+    codes = sorted({f"{spec.segment_id}*{code}" for spec in _all_specs(table.guide.root)
+                    for code in spec.codes or ()})
+    at = segment_id.replace_strict(table.code_index, default=None, return_dtype=pl.Int32)
+    coded = pl.concat_str(segment_id, pl.lit("*"),
+                          pl.col(ELEMENTS).list.get(at.fill_null(0), null_on_oob=True))
+    return frame.select(pl.when(coded.is_in(codes)).then(coded).otherwise(segment_id)
+                        ).to_series().to_list()
+
+
+def _all_specs(loop: LoopSpec) -> list[SegmentSpec]:
+    found: list[SegmentSpec] = []
+    for item in loop.items:
+        found += _all_specs(item) if isinstance(item, LoopSpec) else [item]
+    return found
+
+
+def walk_sets(guide: Guide, frame: pl.DataFrame, sets: list[TransactionSet]
+              ) -> tuple[list[str | None], dict[int, Walk]]:
+    """The `loop/segment` key of every segment of `frame` (the segments of `sets`, in
+    order; None: not placed) and the walk (errors, warnings) of each set."""
+    table = _moves(guide)
+    tokens = _tokens(frame, table)
+    start = table.stack_ids[((guide.root, 0),)]
+    moves, move = table.moves, table.move
+    specs: list[int] = []
+    opened: list[int] = []
+    after: list[int] = []
+    offset = 0
+    for tset in sets:
+        count = len(tset.segments)
+        stack = start
+        for token in tokens[offset:offset + count]:
+            found = moves.get((stack, token))
+            if found is None:
+                # No loop takes the segment (-1): the set is walked again (module notes).
+                found = moves[(stack, token)] = move(stack, token) or (stack, -1, -1)
+            stack = found[0]
+            after.append(stack)
+            specs.append(found[1])
+            opened.append(found[2])
+        offset += count
+    depth_of = [len(stack) - 1 for stack in table.stacks]
+    placed = frame.select("set_position", "position", ELEMENTS).with_columns(
+        spec=pl.Series(specs, dtype=pl.Int32), opened=pl.Series(opened, dtype=pl.Int32),
+        depth=pl.Series([depth_of[number] for number in after], dtype=pl.Int32))
+    redo = set(placed.filter(pl.col("spec") < 0).get_column("set_position"))
+    redo |= _failed_sets(_iterations(placed.filter(pl.col("spec") >= 0)), table)
+    return _keys(guide, table, placed, sets, redo)
+
+
+def _iterations(placed: pl.DataFrame) -> pl.DataFrame:
+    """Each segment with the loop iteration it is in (`iteration`: the position of the
+    segment that opened it, the set's for the set's own segments) and, for a segment
+    that opens one, the iteration that holds the new one (`parent`). Loops nest, so the
+    iteration at a depth is the one opened last at that depth."""
+    depth, opens = pl.col("depth"), pl.col("opened") >= 0
+    deepest = placed.get_column("depth").max() or 0
+    openers = [pl.when(opens & (depth == level)).then(pl.col("position")).forward_fill()
+               for level in range(deepest + 1)]
+    openers[0] = pl.col("set_position")
+    iteration = pl.coalesce(pl.when(depth == level).then(opener)
+                            for level, opener in enumerate(openers))
+    parent = pl.coalesce(pl.when(depth == level + 1).then(opener)
+                         for level, opener in enumerate(openers))
+    return placed.with_columns(iteration=iteration, parent=pl.when(opens).then(parent))
+
+
+def _failed_sets(placed: pl.DataFrame, table: _Moves) -> set[int]:
+    """Sets where a check of the walker fails (module notes)."""
+    loops = table.loops
+    limits = pl.DataFrame({
+        "spec": pl.Series(range(len(table.specs)), dtype=pl.Int32),
+        "max_use": [spec.max_use for spec in table.specs],
+        "required": pl.Series([list(spec.required_elements) for spec in table.specs],
+                              dtype=pl.List(pl.Int32))})
+    uses = placed.group_by("set_position", "iteration", "spec").len().join(
+        limits, on="spec").filter(pl.col("len") > pl.col("max_use"))
+    openers = placed.filter(pl.col("opened") >= 0)
+    repeats = openers.group_by("set_position", "parent", "opened").len().with_columns(
+        limit=pl.col("opened").replace_strict(
+            {number: loop.max_repeat for number, loop in enumerate(loops)},
+            return_dtype=pl.Int64)).filter(pl.col("len") > pl.col("limit"))
+    failed = set(uses.get_column("set_position")) | set(repeats.get_column("set_position"))
+    failed |= _missing(placed, openers, table)
+    failed |= _missing_elements(placed, limits)
+    failed |= _hierarchy(placed, openers, table)
+    return failed
+
+
+def _missing(placed: pl.DataFrame, openers: pl.DataFrame, table: _Moves) -> set[int]:
+    """Iterations without a segment or loop the TR3 requires in them."""
+    loops = [(loop, [table.spec_id(spec) for spec in loop.required_segments],
+              [table.loop_id(child) for child in loop.required_loops])
+             for loop in list(table.loops)]
+    iterations = pl.concat([
+        placed.select("set_position", "iteration", "opened").filter(pl.col("opened") >= 0),
+        placed.select("set_position", iteration="set_position", opened=pl.lit(0, pl.Int32)
+                      ).unique()])
+    needs = pl.DataFrame({
+        "opened": pl.Series(range(len(loops)), dtype=pl.Int32),
+        "spec": pl.Series([specs for _, specs, _ in loops], dtype=pl.List(pl.Int32)),
+        "child": pl.Series([children for _, _, children in loops],
+                           dtype=pl.List(pl.Int32))})
+    wanted = iterations.join(needs, on="opened")
+    segments = wanted.select("set_position", "iteration", "spec").explode("spec").drop_nulls()
+    children = wanted.select("set_position", "iteration", "child").explode("child").drop_nulls()
+    missing = segments.join(placed.select("iteration", "spec").unique(),
+                            on=["iteration", "spec"], how="anti")
+    absent = children.join(openers.select(iteration="parent", child="opened").unique(),
+                           on=["iteration", "child"], how="anti")
+    return set(missing.get_column("set_position")) | set(absent.get_column("set_position"))
+
+
+def _missing_elements(placed: pl.DataFrame, limits: pl.DataFrame) -> set[int]:
+    """Segments without an element the TR3 requires in them."""
+    demanding = limits.filter(pl.col("required").list.len() > 0).select("spec", "required")
+    rows = placed.join(demanding, on="spec")
+    lacking = pl.col(ELEMENTS).list.gather(pl.col("required"), null_on_oob=True).list.eval(
+        pl.element().fill_null("") == "").list.any()
+    return set(rows.filter(lacking).get_column("set_position"))
+
+
+def _hierarchy(placed: pl.DataFrame, openers: pl.DataFrame, table: _Moves) -> set[int]:
+    """HL01 used twice in a set, or an HL02 that is not the HL01 of the level around it
+    (warnings of the walker), or a level inside a loop that is not a level."""
+    hl = openers.filter(pl.col("spec").is_in(
+        [number for number, spec in enumerate(table.specs) if spec.segment_id == "HL"]))
+    if not hl.height:
+        return set()
+    hl = hl.select("set_position", "position", "parent", hl_id=element(1).fill_null(""),
+                   parent_id=element(2).fill_null(""))
+    twice = hl.filter(pl.struct("set_position", "hl_id").is_duplicated())
+    around = hl.join(hl.select(parent="position", enclosing="hl_id"), on="parent", how="left")
+    wrong = around.filter(
+        pl.when(pl.col("parent") == pl.col("set_position")).then(pl.col("parent_id") != "")
+        .otherwise(pl.col("enclosing").is_null() | (pl.col("enclosing") != pl.col("parent_id"))))
+    return set(twice.get_column("set_position")) | set(wrong.get_column("set_position"))
+
+
+def _keys(guide: Guide, table: _Moves, placed: pl.DataFrame, sets: list[TransactionSet],
+          redo: set[int]) -> tuple[list[str | None], dict[int, Walk]]:
+    loop_of = loop_of_segments(guide)
+    names = [f"{loop_of[spec]}/{spec.segment_id}" for spec in table.specs]
+    keys: list[str | None] = [names[number] if number >= 0 else None
+                              for number in placed.get_column("spec").to_list()]
+    walks: dict[int, Walk] = {}
+    offset = 0
+    for tset in sets:
+        count = len(tset.segments)
+        if tset.position in redo:
+            walk, set_keys = place_set(guide, tset.elements(), tset.position,
+                                       tset.delimiters.component)
+            keys[offset:offset + count] = set_keys
+            walks[tset.position] = walk
+        else:
+            walks[tset.position] = Walk()
+        offset += count
+    return keys, walks
