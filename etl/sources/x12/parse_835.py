@@ -177,14 +177,26 @@ def _service_payments(placed: pl.DataFrame, failures: list[Failure]) -> pl.DataF
     """One row per SVC of an open claim payment, with its DTM, REF and AMT*B6. SVC01 is
     the adjudicated procedure (qualifier, code, modifiers, description), SVC06 the one
     submitted when it differs."""
-    services = where(placed, is_key(_SVC) & _SVC_POSITION.is_not_null())
-    services = services.select(
-        *_SET_COLUMNS, _CLP_POSITION, _SVC_POSITION, COMPONENT,
-        svc01=components(1), svc06=components(6), line_charge=value(2), paid=value(3),
-        revenue_code=value(4), units_paid=value(5), original_units=value(7),
+    dtm, ref = is_key("2110/DTM"), is_key("2110/REF")
+    services = owned_rows(placed, "svc_position", is_key(_SVC, "2110/DTM", "2110/REF",
+                                                         "2110/AMT"), [
+        *_SET_COLUMNS, _CLP_POSITION, _SVC_POSITION, pl.col(COMPONENT),
+        components(1).alias("svc01"), components(6).alias("svc06"),
+        value(2).alias("line_charge"), value(3).alias("paid"),
+        value(4).alias("revenue_code"), value(5).alias("units_paid"),
+        value(7).alias("original_units"),
         # TR3 SVC07: sent when the paid units differ from the units submitted.
-        units_billed=pl.coalesce(value(7), value(5)),
-    ).with_columns(
+        pl.coalesce(value(7), value(5)).alias("units_billed"),
+    ], [
+        # DTM*472 is the service date (from and to), DTM*150/151 the period's ends.
+        (dtm & _qualified("472", "150"), [value(2).alias("service_from")]),
+        (dtm & _qualified("472", "151"), [value(2).alias("service_to")]),
+        *((ref & _qualified(qualifier), [value(2).alias(column)])
+          for qualifier, column in (("6R", "line_item_control_number"),
+                                    ("LU", "location_number"),
+                                    ("HPI", "rendering_provider_npi"))),
+        (is_key("2110/AMT") & _qualified("B6"), [value(2).alias("allowed_amount")]),
+    ]).with_columns(
         *(nth(pl.col("svc01"), number).alias(name) for number, name in (
             (1, "product_qualifier"), (2, "procedure_code"), (3, "modifier_1"),
             (4, "modifier_2"), (5, "modifier_3"), (6, "modifier_4"), (7, "description"))),
@@ -200,20 +212,7 @@ def _service_payments(placed: pl.DataFrame, failures: list[Failure]) -> pl.DataF
                     f"{separator!r} as the component separator")
         failures.append(Failure(owner, position, "SVC01-1", f"{qualifier!r} is not a "
                                 f"product/service id qualifier of the TR3{hint}"))
-    segments = is_key(_SVC, "2110/DTM", "2110/REF", "2110/AMT")
-    dtm, ref = is_key("2110/DTM"), is_key("2110/REF")
-    read = owned_rows(placed, "svc_position", segments, [], [
-        # DTM*472 is the service date (from and to), DTM*150/151 the period's ends.
-        (dtm & _qualified("472", "150"), [value(2).alias("service_from")]),
-        (dtm & _qualified("472", "151"), [value(2).alias("service_to")]),
-        *((ref & _qualified(qualifier), [value(2).alias(column)])
-          for qualifier, column in (("6R", "line_item_control_number"),
-                                    ("LU", "location_number"),
-                                    ("HPI", "rendering_provider_npi"))),
-        (is_key("2110/AMT") & _qualified("B6"), [value(2).alias("allowed_amount")]),
-    ])
-    # One row per SVC in both, in the same order.
-    return table_frame(SERVICE_PAYMENTS, pl.concat([services, read], how="horizontal"))
+    return table_frame(SERVICE_PAYMENTS, services)
 
 
 # -- adjustments, remarks ---------------------------------------------------------------
@@ -228,46 +227,51 @@ def _adjustments(placed: pl.DataFrame, failures: list[Failure]) -> pl.DataFrame:
                                 "not CO, CR, OA, PI or PR"))
     # Triplet k starts at element 3k - 1: those the segment reaches (CAS02, 05, ...).
     sequence = pl.col("adjustment_sequence")
-    triplets = cas.select(
-        *_SET_COLUMNS, _CLP_POSITION, _SVC_POSITION, ELEMENTS, group_code=value(1),
-        adjustment_sequence=pl.int_ranges(
-            1, pl.min_horizontal(pl.col(ELEMENTS).list.len() // 3, _CAS_TRIPLETS) + 1,
-            dtype=pl.Int32),
-    ).explode("adjustment_sequence").with_columns(
-        reason_code=_value_at(sequence * 3 - 1), amount=_value_at(sequence * 3),
-        quantity=_value_at(sequence * 3 + 1))
+    triplets = _repeated(cas, pl.min_horizontal(pl.col(ELEMENTS).list.len() // 3,
+                                                _CAS_TRIPLETS), [
+        *_SET_COLUMNS, _CLP_POSITION, _SVC_POSITION, value(1).alias("group_code")],
+    ).with_columns(
+        reason_code=value(sequence * 3 - 1), amount=value(sequence * 3),
+        quantity=value(sequence * 3 + 1))
     return table_frame(ADJUSTMENTS, where(triplets, pl.col("reason_code").is_not_null()))
 
 
-def _value_at(index: pl.Expr) -> pl.Expr:
-    """`value` at an index that differs from row to row."""
-    found = pl.col(ELEMENTS).list.get(index, null_on_oob=True)
-    return pl.when(found != "").then(found)
+def _repeated(segments: pl.DataFrame, count: pl.Expr, columns: list[pl.Expr]
+              ) -> pl.DataFrame:
+    """`columns` and the elements of each segment, repeated `count` times, numbered from
+    1 (adjustment_sequence): one row per repeated group of elements (CAS triplets, PLB
+    pairs), in segment order."""
+    return segments.select(
+        *columns, ELEMENTS, COMPONENT,
+        adjustment_sequence=pl.int_ranges(1, count + 1, dtype=pl.Int32),
+    ).explode("adjustment_sequence")
 
 
 def _remarks(placed: pl.DataFrame) -> pl.DataFrame:
     """MOA03-MOA07 remark codes of a claim payment (TR3 2100 MOA), LQ remark codes of a
     service payment (TR3 2110 LQ, LQ01 the code list)."""
-    moa = where(placed, is_key("2100/MOA") & _CLP_POSITION.is_not_null())
-    outpatient = [where(moa, value(index).is_not_null()).select(
-        *_SET_COLUMNS, _CLP_POSITION, order=pl.lit(index), qualifier=pl.lit("MOA"),
-        remark_code=value(index)) for index in range(3, 8)]
+    moa = where(placed, is_key("2100/MOA") & _CLP_POSITION.is_not_null()).select(
+        *_SET_COLUMNS, _CLP_POSITION, ELEMENTS, order=pl.int_ranges(3, 8, dtype=pl.Int32)
+    ).explode("order").select(
+        pl.exclude(ELEMENTS), qualifier=pl.lit("MOA"), remark_code=value(pl.col("order")))
     line = where(placed, is_key("2110/LQ") & _SVC_POSITION.is_not_null()).select(
-        *_SET_COLUMNS, _CLP_POSITION, _SVC_POSITION, order=pl.lit(0), qualifier=value(1),
-        remark_code=value(2))
-    return table_frame(REMARKS, pl.concat([*outpatient, line], how="diagonal").sort(
-        "line_number", "order"))
+        *_SET_COLUMNS, _CLP_POSITION, _SVC_POSITION, order=pl.lit(0, pl.Int32),
+        qualifier=value(1), remark_code=value(2))
+    return table_frame(REMARKS, pl.concat(
+        [where(moa, pl.col("remark_code").is_not_null()), line], how="diagonal"
+    ).sort("line_number", "order"))
 
 
 # -- provider adjustments (PLB) ---------------------------------------------------------
 def _provider_adjustments(placed: pl.DataFrame) -> pl.DataFrame:
     """PLB (TR3, after the last 2000 loop): provider and fiscal period, then up to six
-    adjustment pairs, a reason composite (reason code, reference) and an amount."""
-    plb = of_key(placed, _PLB)
-    pairs = [where(plb, element(2 * sequence + 1) != "").select(
-        *_SET_COLUMNS, adjustment_sequence=pl.lit(sequence, pl.Int32),
-        provider_id=value(1), fiscal_period_date=value(2),
-        reason_code=part(2 * sequence + 1, 1), reference=part(2 * sequence + 1, 2),
-        amount=value(2 * sequence + 2)) for sequence in range(1, _PLB_PAIRS + 1)]
-    return table_frame(PROVIDER_ADJUSTMENTS, pl.concat(pairs).sort(
-        "line_number", "adjustment_sequence"))
+    adjustment pairs, a reason composite (reason code, reference) and an amount; one
+    row per pair whose composite is sent."""
+    sequence = pl.col("adjustment_sequence")
+    pairs = _repeated(of_key(placed, _PLB), pl.lit(_PLB_PAIRS), [
+        *_SET_COLUMNS, value(1).alias("provider_id"), value(2).alias("fiscal_period_date")])
+    return table_frame(PROVIDER_ADJUSTMENTS, where(
+        pairs, value(sequence * 2 + 1).is_not_null(),
+    ).with_columns(
+        reason_code=part(sequence * 2 + 1, 1), reference=part(sequence * 2 + 1, 2),
+        amount=value(sequence * 2 + 2)))

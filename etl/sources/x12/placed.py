@@ -67,8 +67,9 @@ class PlacedSegments:
             pl.col("text").str.split(pl.col("separator")).alias(ELEMENTS), COMPONENT)
 
 
-def element(index: int) -> pl.Expr:
-    """Element `index` as sent ("" when empty, null when the segment is shorter)."""
+def element(index: int | pl.Expr) -> pl.Expr:
+    """Element `index` as sent ("" when empty, null when the segment is shorter); an
+    expression `index` may differ from row to row."""
     return pl.col(ELEMENTS).list.get(index, null_on_oob=True)
 
 
@@ -77,17 +78,17 @@ def present(expression: pl.Expr) -> pl.Expr:
     return pl.when(expression != "").then(expression)
 
 
-def value(index: int) -> pl.Expr:
+def value(index: int | pl.Expr) -> pl.Expr:
     """Element `index`, null when absent or empty (X12.6)."""
     return present(element(index))
 
 
-def components(index: int) -> pl.Expr:
+def components(index: int | pl.Expr) -> pl.Expr:
     """Composite element `index` split into its components (ISA16)."""
     return element(index).str.split(pl.col(COMPONENT))
 
 
-def part(index: int, component: int) -> pl.Expr:
+def part(index: int | pl.Expr, component: int) -> pl.Expr:
     """Component `component` (1-based) of composite element `index`, null when absent
     or empty."""
     return nth(components(index), component)
@@ -162,18 +163,17 @@ def owned_rows(frame: pl.DataFrame, owner: str, segments: pl.Expr, first: Iterab
     rows = frame.select(pl.arg_where(segments & group.is_not_null())).to_series()
     needed = {owner} | {name for which, _ in kinds for name in which.meta.root_names()}
     marks = frame.select(pl.col(*needed).gather(rows)).with_columns(
-        starts=(group != group.shift(1)).fill_null(True),
+        row=rows, starts=(group != group.shift(1)).fill_null(True),
         ends=(group != group.shift(-1)).fill_null(True))
-    index = pl.int_range(pl.len(), dtype=pl.Int32)
     starts = pl.col("starts")
     last = marks.select(*(
-        pl.when(which).then(index).when(starts).then(-1).forward_fill().filter(pl.col("ends"))
-        .alias(f"kind{number}") for number, (which, _) in enumerate(kinds)))
-    read = [_read_at(frame, rows.filter(marks.get_column("starts")), first)]
-    for number, (_, columns) in enumerate(kinds):
-        found = last.get_column(f"kind{number}")
-        read.append(_read_at(frame, rows.gather(found.set(found < 0, None)),  # type: ignore[arg-type]
-                             columns))
+        pl.when(which).then("row").when(starts).then(-1).forward_fill().filter(pl.col("ends"))
+        .alias(f"kind{number}") for number, (which, _) in enumerate(kinds))
+    ).select(pl.all().replace(-1, None))  # -1: none of the kind since the owner's first
+    first = list(first)
+    read = [_read_at(frame, rows.filter(marks.get_column("starts")), first)] if first else []
+    read += [_read_at(frame, last.get_column(f"kind{number}"), columns)
+             for number, (_, columns) in enumerate(kinds)]
     return pl.concat(read, how="horizontal")
 
 
@@ -182,8 +182,7 @@ def _read_at(frame: pl.DataFrame, rows: pl.Series, columns: Iterable[pl.Expr]
     """`columns` read from the rows of `frame` at `rows` (null where a row is null)."""
     columns = list(columns)
     needed = {name for column in columns for name in column.meta.root_names()}
-    return pl.DataFrame([frame.get_column(name).gather(rows) for name in needed]
-                        ).select(*columns)
+    return frame.select(pl.col(*needed).gather(rows)).select(*columns)
 
 
 @dataclass
