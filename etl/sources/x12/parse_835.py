@@ -116,6 +116,7 @@ def _remittances(placed: pl.DataFrame, warnings: dict[int, list[str]]) -> pl.Dat
             f"segment {position}: BPR16 {date!r} is not a CCYYMMDD date; the remittance "
             "lands without a payment date")
     payment_date = pl.when(~value(16).is_in(unreadable)).then(value(16))
+    # Every set has one: its ST is always placed (the first segment of set and guide).
     header = is_key("ST/ST", "ST/BPR", "ST/TRN", "ST/REF", "ST/DTM", "1000A/N1", "1000A/N3",
                     "1000A/N4", "1000A/REF", "1000B/N1", "1000B/REF")
     rows = owned_rows(placed, "set_position", header, [pl.col("set_position")], [
