@@ -15,7 +15,7 @@ numbered from 1 and split on the set's component separator (ISA16) (`part`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import TypeVar
@@ -66,8 +66,9 @@ class PlacedSegments:
                   pl.col("text").str.split(pl.col("separator")).alias(ELEMENTS), COMPONENT)
 
 
-def element(index: int) -> pl.Expr:
-    """Element `index` as sent ("" when empty, null when the segment is shorter)."""
+def element(index: int | pl.Expr) -> pl.Expr:
+    """Element `index` as sent ("" when empty, null when the segment is shorter); an
+    expression `index` may differ from row to row."""
     return pl.col(ELEMENTS).list.get(index, null_on_oob=True)
 
 
@@ -76,20 +77,43 @@ def present(expression: pl.Expr) -> pl.Expr:
     return pl.when(expression != "").then(expression)
 
 
-def value(index: int) -> pl.Expr:
+def value(index: int | pl.Expr) -> pl.Expr:
     """Element `index`, null when absent or empty (X12.6)."""
     return present(element(index))
 
 
-def components(index: int) -> pl.Expr:
+def components(index: int | pl.Expr) -> pl.Expr:
     """Composite element `index` split into its components (ISA16)."""
     return element(index).str.split(pl.col(COMPONENT))
 
 
-def part(index: int, component: int) -> pl.Expr:
+def part(index: int | pl.Expr, component: int) -> pl.Expr:
     """Component `component` (1-based) of composite element `index`, null when absent
     or empty."""
-    return present(components(index).list.get(component - 1, null_on_oob=True))
+    return nth(components(index), component)
+
+
+def nth(parts: pl.Expr, component: int) -> pl.Expr:
+    """Component `component` (1-based) of a composite already split (`components`):
+    split once, read many times. Null when absent or empty."""
+    return present(parts.list.get(component - 1, null_on_oob=True))
+
+
+def is_key(*keys: str) -> pl.Expr:
+    """The segment was placed under one of `keys` (`loop/segment id`)."""
+    return pl.any_horizontal(pl.col("key") == key for key in keys)
+
+
+def where(frame: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:
+    """The rows of `frame` where `predicate` holds, in order. Taken by their indices:
+    polars 2.1 filters a List[String] column (`elements`) about ten times slower than
+    it gathers the same rows."""
+    return frame[frame.select(pl.arg_where(predicate)).to_series()]
+
+
+def of_key(frame: pl.DataFrame, *keys: str) -> pl.DataFrame:
+    """The segments placed under one of `keys` (`loop/segment id`)."""
+    return where(frame, is_key(*keys))
 
 
 def last_per(frame: Frame, owner: str, columns: Iterable[pl.Expr]) -> Frame:
@@ -106,6 +130,58 @@ def owner_of(starts: pl.Expr, within: pl.Expr) -> pl.Expr:
     opened is the one a segment inside the loop belongs to; a set's segments never
     take an owner from the set before, since its ST opens none of these loops."""
     return pl.when(within).then(starts.forward_fill())
+
+
+def current(opens: pl.Expr, closes: pl.Expr) -> pl.Expr:
+    """For each segment, the position of the segment that opened the row it is read
+    into: the last segment at or before it where `opens` holds, unless a segment where
+    `closes` holds (and not `opens`) came after that one; null when no row is open (a
+    reader that opens a row at some segments and closes it at others). A set's first
+    segment closes every row, so a set never reads into a row of the set before."""
+    starts = pl.col("set_position") != pl.col("set_position").shift(1)
+    opened = (pl.when(opens).then(pl.col("position"))
+              .when(closes | starts.fill_null(True)).then(pl.lit(-1, pl.Int32))
+              .forward_fill())
+    return pl.when(opened >= 0).then(opened)
+
+
+def owned_rows(frame: pl.DataFrame, owner: str, segments: pl.Expr, first: Iterable[pl.Expr],
+               kinds: Iterable[tuple[pl.Expr, Sequence[pl.Expr]]]) -> pl.DataFrame:
+    """One row per owner: of the `segments` of `frame` that have an `owner` (`current`),
+    the `first` columns read from the owner's first one (the one that opens it), and for
+    each (`which`, `columns`) of `kinds` the `columns` read from the owner's last one
+    where `which` holds (null when none does): a value read again replaces the one read
+    before, as when a reader fills a row segment by segment.
+
+    `frame` is in file order, so an owner's segments follow one another: the segment
+    each row reads is found in one pass (the last one of a kind is carried forward to
+    the owner's last segment) over the few columns `which` needs, without grouping or
+    joining, and the columns are read from those segments only."""
+    kinds = list(kinds)
+    group = pl.col(owner)
+    rows = frame.select(pl.arg_where(segments & group.is_not_null())).to_series()
+    needed = {owner} | {name for which, _ in kinds for name in which.meta.root_names()}
+    marks = frame.select(pl.col(*needed).gather(rows)).with_columns(
+        row=rows, starts=(group != group.shift(1)).fill_null(True),
+        ends=(group != group.shift(-1)).fill_null(True))
+    starts = pl.col("starts")
+    last = marks.select(*(
+        pl.when(which).then("row").when(starts).then(-1).forward_fill().filter(pl.col("ends"))
+        .alias(f"kind{number}") for number, (which, _) in enumerate(kinds))
+    ).select(pl.all().replace(-1, None))  # -1: none of the kind since the owner's first
+    first = list(first)
+    read = [_read_at(frame, rows.filter(marks.get_column("starts")), first)] if first else []
+    read += [_read_at(frame, last.get_column(f"kind{number}"), columns)
+             for number, (_, columns) in enumerate(kinds)]
+    return pl.concat(read, how="horizontal")
+
+
+def _read_at(frame: pl.DataFrame, rows: pl.Series, columns: Iterable[pl.Expr]
+             ) -> pl.DataFrame:
+    """`columns` read from the rows of `frame` at `rows` (null where a row is null)."""
+    columns = list(columns)
+    needed = {name for column in columns for name in column.meta.root_names()}
+    return frame.select(pl.col(*needed).gather(rows)).select(*columns)
 
 
 @dataclass
