@@ -16,6 +16,7 @@ decides nothing on its own about a set with a problem.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import polars as pl
 
@@ -99,6 +100,18 @@ def _moves(guide: Guide) -> _Moves:
         found.stack_id(((guide.root, 0),))
         found.loop_id(guide.root)
     return found
+
+
+@cache
+def segment_keys(guide: Guide) -> pl.Enum:
+    """The type of a `loop/segment` key column: one of the guide's keys, compared as
+    a small integer."""
+    return pl.Enum(sorted(set(_index_keys(guide))))
+
+
+def _index_keys(guide: Guide) -> list[str]:
+    loop_of = loop_of_segments(guide)
+    return [f"{loop_of[spec]}/{spec.segment_id}" for spec in loop_of]
 
 
 def _tokens(frame: pl.DataFrame, table: _Moves) -> list[str]:

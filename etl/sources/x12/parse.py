@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from etl.sources.base import Reject
 from etl.sources.x12 import workers
 from etl.sources.x12.guide import Guide, guide_for, load_guides
-from etl.sources.x12.moves import walk_sets
+from etl.sources.x12.moves import segment_keys, walk_sets
 from etl.sources.x12.parse_835 import read_remittances
 from etl.sources.x12.parse_837 import read_claims
 from etl.sources.x12.placed import PlacedSegments, table_frame
@@ -324,7 +324,7 @@ def _parse_sets(file_name: str, sets: list[TransactionSet], file_problems: list[
         for tset in gathered.sets:
             tset.errors.extend(walks[tset.position].errors)
             tset.warnings.extend(walks[tset.position].warnings)
-        frame = frame.with_columns(key=pl.Series(keys, dtype=pl.String)).filter(
+        frame = frame.with_columns(key=pl.Series(keys, dtype=segment_keys(guide))).filter(
             pl.col("key").is_not_null())
         read.append(_READERS[guide.name](frame, guide))
     by_position = {tset.position: tset for tset in sets}

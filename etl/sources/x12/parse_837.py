@@ -188,6 +188,7 @@ class _ClaimReader:
             claim_position=owner_of(pl.when(key == "2300/CLM").then(position), within("2300")),
             line_position=owner_of(pl.when(key == "2400/LX").then(position), within("2400")),
         )
+        self.frame = frame
         self.by_key: dict[str, pl.DataFrame] = {
             name: part for (name,), part in frame.partition_by("key", as_dict=True).items()}
         self.empty = frame.clear()
@@ -206,13 +207,14 @@ class _ClaimReader:
             rows = self.segments(key)
             if condition is not None:
                 rows = rows.filter(condition)
-            pieces.append(rows.select(owner, "position", source=pl.lit(number, pl.Int32),
+            pieces.append(rows.select(owner, "position", source=pl.lit(number, pl.Int8),
                                       **columns))
             for name in columns:
                 writers.setdefault(name, []).append(number)
+        source = pl.col("source")
         stacked = pl.concat(pieces, how="diagonal").sort("position")
         found = stacked.group_by(owner).agg(
-            pl.col(name).filter(pl.col("source").is_in(numbers)).last()
+            pl.col(name).filter(pl.any_horizontal(source == n for n in numbers)).last()
             for name, numbers in writers.items())
         return anchor.join(found, on=owner, how="left")
 
@@ -464,9 +466,9 @@ def _procedure(index: int) -> dict[str, pl.Expr]:
 
 
 def _pointers(index: int) -> pl.Expr:
-    """SV107 (composite C004): the diagnosis pointers sent, comma-separated."""
-    pointers = components(index).list.eval(pl.element().filter(pl.element() != ""))
-    return present(pointers.list.join(","))
+    """SV107 (composite C004): the diagnosis pointers sent (digits), comma-separated."""
+    joined = components(index).list.join(",")  # then without the empty components
+    return present(joined.str.replace_all(",{2,}", ",").str.strip_chars(","))
 
 
 def _dated(rows: pl.DataFrame, date_format: pl.Expr | None = None,
