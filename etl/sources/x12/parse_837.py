@@ -204,13 +204,17 @@ class _ClaimReader:
         pieces = []
         writers: dict[str, list[int]] = {}
         for number, (key, condition, columns) in enumerate(sources):
-            rows = self.segments(key)
+            rows = self.by_key.get(key)
+            if rows is None:
+                continue  # no such segment here: its columns stay null (table_frame)
             if condition is not None:
                 rows = rows.filter(condition)
             pieces.append(rows.select(owner, "position", source=pl.lit(number, pl.Int8),
                                       **columns))
             for name in columns:
                 writers.setdefault(name, []).append(number)
+        if not pieces:
+            return anchor
         source = pl.col("source")
         stacked = pl.concat(pieces, how="diagonal").sort("position")
         found = stacked.group_by(owner).agg(

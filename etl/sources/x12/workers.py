@@ -42,6 +42,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,6 +55,8 @@ PRELOAD = ["etl.sources.x12.parse"]
 # Only the parent of each call's own folder, which mkdtemp makes private (mode 0700).
 _SHM = "/dev/shm"  # noqa: S108
 _SPOOL_ROOT = _SHM if os.access(_SHM, os.W_OK) else None
+
+_POLARS_THREADS = "POLARS_MAX_THREADS"
 
 _pool: ProcessPoolExecutor | None = None
 _owner: int | None = None  # the process that made the pool (a forked child has none)
@@ -85,12 +88,29 @@ def pool(size: int) -> ProcessPoolExecutor:
     if _pool is None or _owner != os.getpid():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
+        _start_fork_server()
         _pool = ProcessPoolExecutor(max_workers=size, mp_context=context, initializer=_warm)
         _owner, _size = os.getpid(), size
         if not _registered:
             atexit.register(shutdown)
             _registered = True
     return _pool
+
+
+def _start_fork_server() -> None:
+    """Start the fork server (if it is not running) with one polars thread per worker:
+    the workers are as many as the cores, and polars sizes its thread pool once, when
+    it is imported (by the fork server's preload). A polars thread pool per worker
+    would put several threads on each core for the many small operations of a part."""
+    before = os.environ.get(_POLARS_THREADS)
+    os.environ[_POLARS_THREADS] = "1"
+    try:
+        forkserver.ensure_running()
+    finally:
+        if before is None:
+            del os.environ[_POLARS_THREADS]
+        else:
+            os.environ[_POLARS_THREADS] = before
 
 
 def shutdown() -> None:
