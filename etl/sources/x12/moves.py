@@ -43,15 +43,29 @@ class _Moves:
     loop_ids: dict[LoopSpec, int] = field(default_factory=dict)
     specs: list[SegmentSpec] = field(default_factory=list)
     spec_ids: dict[SegmentSpec, int] = field(default_factory=dict)
-    # (stack number, token) -> (next stack number, segment number, loop opened or -1).
-    moves: dict[tuple[int, str], tuple[int, int, int]] = field(default_factory=dict)
+    # Per stack number, token -> move number; per move, where it leads (a stack
+    # number), the segment it places (-1: none) and the loop it opens (-1: none).
+    by_stack: list[dict[str, int]] = field(default_factory=list)
+    leads_to: list[int] = field(default_factory=list)
+    places: list[int] = field(default_factory=list)
+    opens: list[int] = field(default_factory=list)
 
     def stack_id(self, stack: Stack) -> int:
         found = self.stack_ids.get(stack)
         if found is None:
             found = self.stack_ids[stack] = len(self.stacks)
             self.stacks.append(stack)
+            self.by_stack.append({})
         return found
+
+    def add_move(self, stack_number: int, token: str) -> int:
+        """Work out, remember and number the move of `token` from a stack."""
+        found = self.move(stack_number, token) or (stack_number, -1, -1)
+        number = self.by_stack[stack_number][token] = len(self.leads_to)
+        self.leads_to.append(found[0])
+        self.places.append(found[1])
+        self.opens.append(found[2])
+        return number
 
     def loop_id(self, loop: LoopSpec) -> int:
         found = self.loop_ids.get(loop)
@@ -95,7 +109,7 @@ _TABLES: dict[Guide, _Moves] = {}
 
 def _moves(guide: Guide) -> _Moves:
     found = _TABLES.get(guide)
-    if found is None or len(found.moves) > _MAX_MOVES:
+    if found is None or len(found.leads_to) > _MAX_MOVES:
         found = _TABLES[guide] = _Moves(guide, code_elements(guide.root))
         found.stack_id(((guide.root, 0),))
         found.loop_id(guide.root)
@@ -141,28 +155,28 @@ def walk_sets(guide: Guide, frame: pl.DataFrame, sets: list[TransactionSet]
     table = _moves(guide)
     tokens = _tokens(frame, table)
     start = table.stack_ids[((guide.root, 0),)]
-    moves, move = table.moves, table.move
-    specs: list[int] = []
-    opened: list[int] = []
-    after: list[int] = []
+    by_stack, leads_to, add_move = table.by_stack, table.leads_to, table.add_move
+    made: list[int] = []
+    record = made.append
     offset = 0
     for tset in sets:
         count = len(tset.segments)
         stack = start
+        moves = by_stack[stack]
         for token in tokens[offset:offset + count]:
-            found = moves.get((stack, token))
-            if found is None:
-                # No loop takes the segment (-1): the set is walked again (module notes).
-                found = moves[(stack, token)] = move(stack, token) or (stack, -1, -1)
-            stack = found[0]
-            after.append(stack)
-            specs.append(found[1])
-            opened.append(found[2])
+            number = moves.get(token)
+            if number is None:
+                number = add_move(stack, token)
+            record(number)
+            stack = leads_to[number]
+            moves = by_stack[stack]
         offset += count
-    depth_of = [len(stack) - 1 for stack in table.stacks]
-    placed = frame.select("set_position", "position", ELEMENTS).with_columns(
-        spec=pl.Series(specs, dtype=pl.Int32), opened=pl.Series(opened, dtype=pl.Int32),
-        depth=pl.Series([depth_of[number] for number in after], dtype=pl.Int32))
+    depth_of = [len(table.stacks[number]) - 1 for number in leads_to]
+    info = pl.DataFrame({"spec": pl.Series(table.places, dtype=pl.Int32),
+                         "opened": pl.Series(table.opens, dtype=pl.Int32),
+                         "depth": pl.Series(depth_of, dtype=pl.Int32)})
+    placed = pl.concat([frame.select("set_position", "position", ELEMENTS),
+                        info[pl.Series(made, dtype=pl.UInt32)]], how="horizontal")
     redo = set(placed.filter(pl.col("spec") < 0).get_column("set_position"))
     redo |= _failed_sets(_iterations(placed.filter(pl.col("spec") >= 0)), table)
     return _keys(guide, table, placed, sets, redo)
