@@ -16,6 +16,7 @@ quarantine with its lines and codes, and the rest of the set still lands.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -255,7 +256,7 @@ class _ClaimReader:
         claims = self.gather(claims, "billing", _BILLING)
         claims = self.gather(claims, "subscriber", _SUBSCRIBER)
         claims = self.gather(claims, "patient", _PATIENT)
-        claims = self.gather(claims, "claim_position", self.claim_sources())
+        claims = self.gather(claims, "claim_position", _claim_sources(self.guide))
         claims = claims.join(self.claim_dates(), on="claim_position", how="left")
         other_payers = self.segments("2320/SBR").group_by("claim_position").agg(
             other_payer_count=pl.len().cast(pl.Int32))
@@ -264,19 +265,6 @@ class _ClaimReader:
         self.check_birth_dates(claims)
         self.check_claim_codes(clm)
         return claims
-
-    def claim_sources(self) -> list[Source]:
-        names = {c.name for c in CLAIMS.table.columns}
-        sources: list[Source] = [
-            ("2300/CL1", None, {"admission_type": value(1), "admission_source": value(2),
-                                "patient_status": value(3)})]
-        sources += [("2300/REF", value(1) == code, {column: value(2)})
-                    for code, column in _CLAIM_REFERENCES.items()]
-        for loop, prefix in CLAIM_PROVIDERS[self.guide].items():
-            sources += _provider_sources(loop, prefix, names)
-            if prefix == "service_facility":
-                sources.append((f"{loop}/N4", None, {"service_facility_zip": value(3)}))
-        return sources
 
     def claim_dates(self) -> pl.DataFrame:
         """2300 DTP: statement period (434), admission (435), discharge (096: a date,
@@ -402,26 +390,7 @@ class _ClaimReader:
         lines = self.segments("2400/LX").select(
             "set_position", "claim_position", "line_position",
             line_number=pl.col("line_position"), assigned_number=value(1))
-        names = {c.name for c in SERVICE_LINES.table.columns}
-        sources: list[Source] = [
-            ("2400/SV1", None, {"service_kind": pl.lit("SV1"), "line_charge": value(2),
-                                "unit_basis": value(3), "units": value(4),
-                                "place_of_service": value(5),
-                                "diagnosis_pointers": _pointers(7),
-                                "emergency_indicator": value(9)}),
-            ("2400/SV2", None, {"service_kind": pl.lit("SV2"), "revenue_code": value(1),
-                                "line_charge": value(3), "unit_basis": value(4),
-                                "units": value(5)}),
-            ("2400/SV1", element(1) != "", _procedure(1)),
-            ("2400/SV2", element(2) != "", _procedure(2)),
-            ("2400/REF", value(1) == "6R", {"line_item_control_number": value(2)}),
-            ("2410/LIN", None, {"ndc_qualifier": value(2), "ndc": value(3)}),
-            ("2410/CTP", None, {"drug_quantity": value(4), "drug_unit": part(5, 1)}),
-            ("2410/REF", None, {"prescription_number": value(2)}),
-        ]
-        for loop, prefix in LINE_PROVIDERS[self.guide].items():
-            sources += _provider_sources(loop, prefix, names)
-        lines = self.gather(lines, "line_position", sources)
+        lines = self.gather(lines, "line_position", _line_sources(self.guide))
         for key, index in (("2400/SV1", 1), ("2400/SV2", 2)):
             self.check_procedures(key, index)
         return lines.join(self.line_dates(), on="line_position", how="left")
@@ -447,6 +416,47 @@ class _ClaimReader:
         self.check(dates.filter("bad"), self.report_date(0, "DTP02", "DTP*472: "))
         return last_per(dates, "line_position", [pl.col("first").alias("service_from"),
                                                  pl.col("last").alias("service_to")])
+
+
+@cache
+def _claim_sources(guide: str) -> list[Source]:
+    """What fills a claim's own columns (TR3 2300, 2310x), per guide."""
+    names = {c.name for c in CLAIMS.table.columns}
+    sources: list[Source] = [
+        ("2300/CL1", None, {"admission_type": value(1), "admission_source": value(2),
+                            "patient_status": value(3)})]
+    sources += [("2300/REF", value(1) == code, {column: value(2)})
+                for code, column in _CLAIM_REFERENCES.items()]
+    for loop, prefix in CLAIM_PROVIDERS[guide].items():
+        sources += _provider_sources(loop, prefix, names)
+        if prefix == "service_facility":
+            sources.append((f"{loop}/N4", None, {"service_facility_zip": value(3)}))
+    return sources
+
+
+@cache
+def _line_sources(guide: str) -> list[Source]:
+    """What fills a service line's columns (TR3 2400, 2410, 2420x), per guide."""
+    names = {c.name for c in SERVICE_LINES.table.columns}
+    sources: list[Source] = [
+        ("2400/SV1", None, {"service_kind": pl.lit("SV1"), "line_charge": value(2),
+                            "unit_basis": value(3), "units": value(4),
+                            "place_of_service": value(5),
+                            "diagnosis_pointers": _pointers(7),
+                            "emergency_indicator": value(9)}),
+        ("2400/SV2", None, {"service_kind": pl.lit("SV2"), "revenue_code": value(1),
+                            "line_charge": value(3), "unit_basis": value(4),
+                            "units": value(5)}),
+        ("2400/SV1", element(1) != "", _procedure(1)),
+        ("2400/SV2", element(2) != "", _procedure(2)),
+        ("2400/REF", value(1) == "6R", {"line_item_control_number": value(2)}),
+        ("2410/LIN", None, {"ndc_qualifier": value(2), "ndc": value(3)}),
+        ("2410/CTP", None, {"drug_quantity": value(4), "drug_unit": part(5, 1)}),
+        ("2410/REF", None, {"prescription_number": value(2)}),
+    ]
+    for loop, prefix in LINE_PROVIDERS[guide].items():
+        sources += _provider_sources(loop, prefix, names)
+    return sources
 
 
 def _provider_sources(loop: str, prefix: str, names: set[str]) -> list[Source]:
