@@ -49,6 +49,7 @@ class _Moves:
     leads_to: list[int] = field(default_factory=list)
     places: list[int] = field(default_factory=list)
     opens: list[int] = field(default_factory=list)
+    limits: _Limits | None = None
 
     def stack_id(self, stack: Stack) -> int:
         found = self.stack_ids.get(stack)
@@ -112,8 +113,49 @@ def _moves(guide: Guide) -> _Moves:
     if found is None or len(found.leads_to) > _MAX_MOVES:
         found = _TABLES[guide] = _Moves(guide, code_elements(guide.root))
         found.stack_id(((guide.root, 0),))
-        found.loop_id(guide.root)
+        pending = [guide.root]
+        while pending:  # every loop and segment numbered up front: the limits below
+            loop = pending.pop(0)
+            found.loop_id(loop)
+            for item in loop.items:
+                if isinstance(item, LoopSpec):
+                    pending.append(item)
+                else:
+                    found.spec_id(item)
+        found.limits = _Limits.of(found)
     return found
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What the checks compare with, per guide, as frames (built once)."""
+
+    segments: pl.DataFrame  # spec: max_use, required (element numbers)
+    loops: pl.DataFrame  # opened (a loop number): max_repeat
+    needs: pl.DataFrame  # opened: spec (required segments), child (required loops)
+    codes: list[str]  # `id*code` of every identifying code
+    hl: list[int]  # the HL segments
+
+    @staticmethod
+    def of(table: _Moves) -> _Limits:
+        specs, loops = table.specs, table.loops
+        return _Limits(
+            segments=pl.DataFrame({
+                "spec": pl.Series(range(len(specs)), dtype=pl.Int32),
+                "max_use": [spec.max_use for spec in specs],
+                "required": pl.Series([list(spec.required_elements) for spec in specs],
+                                      dtype=pl.List(pl.Int32))}),
+            loops=pl.DataFrame({"opened": pl.Series(range(len(loops)), dtype=pl.Int32),
+                                "max_repeat": [loop.max_repeat for loop in loops]}),
+            needs=pl.DataFrame({
+                "opened": pl.Series(range(len(loops)), dtype=pl.Int32),
+                "spec": pl.Series([[table.spec_ids[s] for s in loop.required_segments]
+                                   for loop in loops], dtype=pl.List(pl.Int32)),
+                "child": pl.Series([[table.loop_ids[c] for c in loop.required_loops]
+                                    for loop in loops], dtype=pl.List(pl.Int32))}),
+            codes=sorted({f"{spec.segment_id}*{code}" for spec in specs
+                          for code in spec.codes or ()}),
+            hl=[number for number, spec in enumerate(specs) if spec.segment_id == "HL"])
 
 
 @cache
@@ -128,24 +170,15 @@ def _index_keys(guide: Guide) -> list[str]:
     return [f"{loop_of[spec]}/{spec.segment_id}" for spec in loop_of]
 
 
-def _tokens(frame: pl.DataFrame, table: _Moves) -> list[str]:
+def _tokens(frame: pl.DataFrame, table: _Moves, limits: _Limits) -> list[str]:
     """Each segment's id, with `*code` when its identifying element holds a code some
     guide segment is identified by (any other code selects what no code would)."""
     segment_id = element(0)
-    codes = sorted({f"{spec.segment_id}*{code}" for spec in _all_specs(table.guide.root)
-                    for code in spec.codes or ()})
     at = segment_id.replace_strict(table.code_index, default=None, return_dtype=pl.Int32)
     coded = pl.concat_str(segment_id, pl.lit("*"),
                           pl.col(ELEMENTS).list.get(at.fill_null(0), null_on_oob=True))
-    return frame.select(pl.when(coded.is_in(codes)).then(coded).otherwise(segment_id)
+    return frame.select(pl.when(coded.is_in(limits.codes)).then(coded).otherwise(segment_id)
                         ).to_series().to_list()
-
-
-def _all_specs(loop: LoopSpec) -> list[SegmentSpec]:
-    found: list[SegmentSpec] = []
-    for item in loop.items:
-        found += _all_specs(item) if isinstance(item, LoopSpec) else [item]
-    return found
 
 
 def walk_sets(guide: Guide, frame: pl.DataFrame, sets: list[TransactionSet]
@@ -153,7 +186,9 @@ def walk_sets(guide: Guide, frame: pl.DataFrame, sets: list[TransactionSet]
     """The `loop/segment` key of every segment of `frame` (the segments of `sets`, in
     order; None: not placed) and the walk (errors, warnings) of each set."""
     table = _moves(guide)
-    tokens = _tokens(frame, table)
+    limits = table.limits
+    assert limits is not None
+    tokens = _tokens(frame, table, limits)
     start = table.stack_ids[((guide.root, 0),)]
     by_stack, leads_to, add_move = table.by_stack, table.leads_to, table.add_move
     made: list[int] = []
@@ -178,7 +213,7 @@ def walk_sets(guide: Guide, frame: pl.DataFrame, sets: list[TransactionSet]
     placed = pl.concat([frame.select("set_position", "position", ELEMENTS),
                         info[pl.Series(made, dtype=pl.UInt32)]], how="horizontal")
     redo = set(placed.filter(pl.col("spec") < 0).get_column("set_position"))
-    redo |= _failed_sets(_iterations(placed.filter(pl.col("spec") >= 0)), table)
+    redo |= _failed_sets(_iterations(placed.filter(pl.col("spec") >= 0)), limits)
     return _keys(guide, table, placed, sets, redo)
 
 
@@ -199,43 +234,27 @@ def _iterations(placed: pl.DataFrame) -> pl.DataFrame:
     return placed.with_columns(iteration=iteration, parent=pl.when(opens).then(parent))
 
 
-def _failed_sets(placed: pl.DataFrame, table: _Moves) -> set[int]:
+def _failed_sets(placed: pl.DataFrame, limits: _Limits) -> set[int]:
     """Sets where a check of the walker fails (module notes)."""
-    loops = table.loops
-    limits = pl.DataFrame({
-        "spec": pl.Series(range(len(table.specs)), dtype=pl.Int32),
-        "max_use": [spec.max_use for spec in table.specs],
-        "required": pl.Series([list(spec.required_elements) for spec in table.specs],
-                              dtype=pl.List(pl.Int32))})
     uses = placed.group_by("set_position", "iteration", "spec").len().join(
-        limits, on="spec").filter(pl.col("len") > pl.col("max_use"))
+        limits.segments, on="spec").filter(pl.col("len") > pl.col("max_use"))
     openers = placed.filter(pl.col("opened") >= 0)
-    repeats = openers.group_by("set_position", "parent", "opened").len().with_columns(
-        limit=pl.col("opened").replace_strict(
-            {number: loop.max_repeat for number, loop in enumerate(loops)},
-            return_dtype=pl.Int64)).filter(pl.col("len") > pl.col("limit"))
+    repeats = openers.group_by("set_position", "parent", "opened").len().join(
+        limits.loops, on="opened").filter(pl.col("len") > pl.col("max_repeat"))
     failed = set(uses.get_column("set_position")) | set(repeats.get_column("set_position"))
-    failed |= _missing(placed, openers, table)
-    failed |= _missing_elements(placed, limits)
-    failed |= _hierarchy(placed, openers, table)
+    failed |= _missing(placed, openers, limits)
+    failed |= _missing_elements(placed, limits.segments)
+    failed |= _hierarchy(placed, openers, limits)
     return failed
 
 
-def _missing(placed: pl.DataFrame, openers: pl.DataFrame, table: _Moves) -> set[int]:
+def _missing(placed: pl.DataFrame, openers: pl.DataFrame, limits: _Limits) -> set[int]:
     """Iterations without a segment or loop the TR3 requires in them."""
-    loops = [(loop, [table.spec_id(spec) for spec in loop.required_segments],
-              [table.loop_id(child) for child in loop.required_loops])
-             for loop in list(table.loops)]
     iterations = pl.concat([
-        placed.select("set_position", "iteration", "opened").filter(pl.col("opened") >= 0),
+        openers.select("set_position", "iteration", "opened"),
         placed.select("set_position", iteration="set_position", opened=pl.lit(0, pl.Int32)
                       ).unique()])
-    needs = pl.DataFrame({
-        "opened": pl.Series(range(len(loops)), dtype=pl.Int32),
-        "spec": pl.Series([specs for _, specs, _ in loops], dtype=pl.List(pl.Int32)),
-        "child": pl.Series([children for _, _, children in loops],
-                           dtype=pl.List(pl.Int32))})
-    wanted = iterations.join(needs, on="opened")
+    wanted = iterations.join(limits.needs, on="opened")
     segments = wanted.select("set_position", "iteration", "spec").explode("spec").drop_nulls()
     children = wanted.select("set_position", "iteration", "child").explode("child").drop_nulls()
     missing = segments.join(placed.select("iteration", "spec").unique(),
@@ -254,11 +273,10 @@ def _missing_elements(placed: pl.DataFrame, limits: pl.DataFrame) -> set[int]:
     return set(rows.filter(lacking).get_column("set_position"))
 
 
-def _hierarchy(placed: pl.DataFrame, openers: pl.DataFrame, table: _Moves) -> set[int]:
+def _hierarchy(placed: pl.DataFrame, openers: pl.DataFrame, limits: _Limits) -> set[int]:
     """HL01 used twice in a set, or an HL02 that is not the HL01 of the level around it
     (warnings of the walker), or a level inside a loop that is not a level."""
-    hl = openers.filter(pl.col("spec").is_in(
-        [number for number, spec in enumerate(table.specs) if spec.segment_id == "HL"]))
+    hl = openers.filter(pl.col("spec").is_in(limits.hl))
     if not hl.height:
         return set()
     hl = hl.select("set_position", "position", "parent", hl_id=element(1).fill_null(""),

@@ -201,27 +201,16 @@ class _ClaimReader:
     def gather(self, anchor: pl.DataFrame, owner: str, sources: list[Source]) -> pl.DataFrame:
         """`anchor` with the columns the sources fill. A column takes its value from the
         last segment, in file order, of the sources that fill it (a value read again
-        replaces the one before, as when a reader fills a row segment by segment)."""
-        pieces = []
-        writers: dict[str, list[int]] = {}
-        for number, (key, condition, columns) in enumerate(sources):
-            rows = self.by_key.get(key)
-            if rows is None:
-                continue  # no such segment here: its columns stay null (table_frame)
-            if condition is not None:
-                rows = rows.filter(condition)
-            pieces.append(rows.select(owner, "position", source=pl.lit(number, pl.Int8),
-                                      **columns))
-            for name in columns:
-                writers.setdefault(name, []).append(number)
-        if not pieces:
+        replaces the one before, as when a reader fills a row segment by segment).
+        Sources of segments the part does not hold are left out: their columns stay
+        null (table_frame)."""
+        present = frozenset(key for key, _, _ in sources if key in self.by_key)
+        if not present:
             return anchor
-        source = pl.col("source")
-        stacked = pl.concat(pieces, how="diagonal").sort("position")
-        found = stacked.group_by(owner).agg(
-            pl.col(name).filter(pl.any_horizontal(source == n for n in numbers)).last()
-            for name, numbers in writers.items())
-        return anchor.join(found, on=owner, how="left")
+        selects, columns = _gather_plan(sources, owner, present)
+        stacked = pl.concat([self.by_key[key].select(select) for key, select in selects],
+                            how="diagonal").sort("position")
+        return anchor.join(stacked.group_by(owner).agg(columns), on=owner, how="left")
 
     def check(self, rows: pl.DataFrame, report: Callable[[dict[str, Any]], None]) -> None:
         """Report each row that fails its claim (few: they are filtered first)."""
@@ -234,14 +223,6 @@ class _ClaimReader:
 
     def failures(self) -> list[Failure]:
         return [failure for _, failure in sorted(self.found, key=lambda found: found[0])]
-
-    def report_date(self, order: int, field: str, prefix: str) -> Callable[[dict[str, Any]], None]:
-        """How a date that cannot be read fails its claim (rows of `_dated`)."""
-        def report(row: dict[str, Any]) -> None:
-            problem = date_pair(row["format_"], row["text_"])[2]
-            self.fail(row["claim_position"], (_IN_ORDER, row["position"], row.get("index", order)),
-                      row["position"], field.format(**row), prefix.format(**row) + str(problem))
-        return report
 
     # -- claims (2300) and what they inherit (2000A-2010CA) ----------------------------
     def claims(self) -> pl.DataFrame:
@@ -257,7 +238,7 @@ class _ClaimReader:
         claims = self.gather(claims, "subscriber", _SUBSCRIBER)
         claims = self.gather(claims, "patient", _PATIENT)
         claims = self.gather(claims, "claim_position", _claim_sources(self.guide))
-        claims = claims.join(self.claim_dates(), on="claim_position", how="left")
+        self.check_dates("2300/DTP", ["434", *_CLAIM_DATES])
         other_payers = self.segments("2320/SBR").group_by("claim_position").agg(
             other_payer_count=pl.len().cast(pl.Int32))
         claims = claims.join(other_payers, on="claim_position", how="left").with_columns(
@@ -266,25 +247,17 @@ class _ClaimReader:
         self.check_claim_codes(clm)
         return claims
 
-    def claim_dates(self) -> pl.DataFrame:
-        """2300 DTP: statement period (434), admission (435), discharge (096: a date,
-        or TM the hour on an 837I), onset (431); a date that cannot be read fails."""
-        rows = self.segments("2300/DTP").with_columns(
-            qualifier=value(1), hour=value(1).eq("096") & value(2).eq("TM"))
-        dates = _dated(rows.filter(value(1).is_in(["434", *_CLAIM_DATES]) & ~pl.col("hour")))
-        self.check(dates.filter("bad"), self.report_date(0, "DTP02", "DTP*{qualifier}: "))
-        found = rows.select("claim_position").unique(maintain_order=True).join(
-            last_per(rows.filter("hour"), "claim_position", [value(3).alias("discharge_hour")]),
-            on="claim_position", how="left")
-        good = dates.filter(~pl.col("bad"))
-        for qualifier, columns in (("434", {"statement_from": pl.col("first"),
-                                             "statement_to": pl.col("last")}),
-                                    *((q, {c: pl.col("first")}) for q, c in
-                                      _CLAIM_DATES.items())):
-            latest = last_per(good.filter(pl.col("qualifier") == qualifier), "claim_position",
-                              [e.alias(name) for name, e in columns.items()])
-            found = found.join(latest, on="claim_position", how="left")
-        return found
+    def check_dates(self, key: str, qualifiers: list[str]) -> None:
+        """A DTP date (D8, RD8 or DT, TR3 DTP02/DTP03) that cannot be read fails its
+        claim: 2300 DTP*434/435/096/431 (not the hour, DTP*096*TM), 2400 DTP*472."""
+        rows = self.segments(key).filter(value(1).is_in(qualifiers) & ~_HOUR & _DTP_DATE.bad)
+
+        def report(row: dict[str, Any]) -> None:
+            problem = date_pair(row["date_format"], row["text"])[2]
+            self.fail(row["claim_position"], (_IN_ORDER, row["position"], 0), row["position"],
+                      "DTP02", f"DTP*{row['qualifier']}: {problem}")
+        self.check(rows.select("claim_position", "position", qualifier=value(1),
+                               date_format=value(2), text=value(3)), report)
 
     def check_birth_dates(self, claims: pl.DataFrame) -> None:
         """DMG01 must be D8 (TR3 2010BA/2010CA DMG): the birth date of the subscriber
@@ -355,9 +328,15 @@ class _ClaimReader:
                           f"HI{index:02d} has the qualifier {qualifier!r} but no code "
                           f"(HI{index:02d}-2)")
         self.check(composites.filter(~known | pl.col("code").is_null()), report)
-        kept = _dated(composites.filter(known & pl.col("code").is_not_null()),
-                      date_format=pl.col("date_format"), text=pl.col("date_text"))
-        self.check(kept.filter("bad"), self.report_date(0, "HI{index:02d}-3", ""))
+        date = _DateRange(pl.col("date_format"), pl.col("date_text"))
+        kept = composites.filter(known & pl.col("code").is_not_null()).with_columns(
+            first=date.first, last=date.last)
+
+        def report_date(row: dict[str, Any]) -> None:
+            self.fail(row["claim_position"], (_IN_ORDER, row["position"], row["index"]),
+                      row["position"], f"HI{row['index']:02d}-3",
+                      str(date_pair(row["date_format"], row["date_text"])[2]))
+        self.check(kept.filter(date.bad), report_date)
         systems = {qualifier: system for qualifier, (system, _) in HI_QUALIFIERS.items()}
         roles = {qualifier: role for qualifier, (_, role) in HI_QUALIFIERS.items()}
         codes = kept.with_columns(
@@ -393,7 +372,8 @@ class _ClaimReader:
         lines = self.gather(lines, "line_position", _line_sources(self.guide))
         for key, index in (("2400/SV1", 1), ("2400/SV2", 2)):
             self.check_procedures(key, index)
-        return lines.join(self.line_dates(), on="line_position", how="left")
+        self.check_dates("2400/DTP", ["472"])
+        return lines
 
     def check_procedures(self, key: str, index: int) -> None:
         """SV101-1 / SV202-1: a product or service id qualifier of the TR3."""
@@ -410,12 +390,39 @@ class _ClaimReader:
                       f"{_separator_hint(row['composite'], row['component'])}")
         self.check(rows, report)
 
-    def line_dates(self) -> pl.DataFrame:
-        """2400 DTP*472, the service date or period; one that cannot be read fails."""
-        dates = _dated(self.segments("2400/DTP").filter(value(1) == "472"))
-        self.check(dates.filter("bad"), self.report_date(0, "DTP02", "DTP*472: "))
-        return last_per(dates, "line_position", [pl.col("first").alias("service_from"),
-                                                 pl.col("last").alias("service_to")])
+
+
+_PLANS: dict[tuple[int, str, frozenset[str]],
+             tuple[list[tuple[str, list[pl.Expr]]], list[pl.Expr]]] = {}
+
+
+def _gather_plan(sources: list[Source], owner: str, present: frozenset[str]
+                 ) -> tuple[list[tuple[str, list[pl.Expr]]], list[pl.Expr]]:
+    """What `_ClaimReader.gather` selects from the segments of each present key (the
+    columns of its sources, and whether each source's condition holds: `source N`) and
+    how it keeps the last value of each column. Made once per source list (they live
+    as long as the module) and set of keys present: building polars expressions costs
+    more than running them on a small part."""
+    cache_key = (id(sources), owner, present)
+    found = _PLANS.get(cache_key)
+    if found is None:
+        by_key: dict[str, list[pl.Expr]] = {}
+        writers: dict[str, list[str]] = {}
+        for number, (key, condition, columns) in enumerate(sources):
+            if key not in present:
+                continue
+            flag = f"source {number}"
+            select = by_key.setdefault(key, [pl.col(owner), pl.col("position")])
+            select.append((pl.lit(True) if condition is None else condition.fill_null(False)
+                           ).alias(flag))
+            for name, expression in columns.items():
+                select.append(expression.alias(name))
+                writers.setdefault(name, []).append(flag)
+        found = _PLANS[cache_key] = (list(by_key.items()), [
+            pl.col(name).filter(pl.any_horizontal(pl.col(flag).fill_null(False)
+                                                  for flag in flags)).last()
+            for name, flags in writers.items()])
+    return found
 
 
 @cache
@@ -427,6 +434,13 @@ def _claim_sources(guide: str) -> list[Source]:
                             "patient_status": value(3)})]
     sources += [("2300/REF", value(1) == code, {column: value(2)})
                 for code, column in _CLAIM_REFERENCES.items()]
+    # 2300 DTP: statement period (434), admission (435), discharge (096: a date, or TM
+    # the hour on an 837I), onset (431); a date that cannot be read fills nothing.
+    sources += [("2300/DTP", _HOUR, {"discharge_hour": value(3)}),
+                ("2300/DTP", (value(1) == "434") & ~_DTP_DATE.bad,
+                 {"statement_from": _DTP_DATE.first, "statement_to": _DTP_DATE.last})]
+    sources += [("2300/DTP", (value(1) == code) & ~_HOUR & ~_DTP_DATE.bad,
+                 {column: _DTP_DATE.first}) for code, column in _CLAIM_DATES.items()]
     for loop, prefix in CLAIM_PROVIDERS[guide].items():
         sources += _provider_sources(loop, prefix, names)
         if prefix == "service_facility":
@@ -450,6 +464,9 @@ def _line_sources(guide: str) -> list[Source]:
         ("2400/SV1", element(1) != "", _procedure(1)),
         ("2400/SV2", element(2) != "", _procedure(2)),
         ("2400/REF", value(1) == "6R", {"line_item_control_number": value(2)}),
+        # 2400 DTP*472, the service date or period (null when it cannot be read).
+        ("2400/DTP", value(1) == "472", {"service_from": _DTP_DATE.first,
+                                         "service_to": _DTP_DATE.last}),
         ("2410/LIN", None, {"ndc_qualifier": value(2), "ndc": value(3)}),
         ("2410/CTP", None, {"drug_quantity": value(4), "drug_unit": part(5, 1)}),
         ("2410/REF", None, {"prescription_number": value(2)}),
@@ -485,28 +502,29 @@ def _pointers(index: int) -> pl.Expr:
     return present(joined.str.replace_all(",{2,}", ",").str.strip_chars(","))
 
 
-def _dated(rows: pl.DataFrame, date_format: pl.Expr | None = None,
-           text: pl.Expr | None = None) -> pl.DataFrame:
-    """`rows` with the first and last date of a date (TR3 DTP02/DTP03, or HI C022-3/4):
-    D8 CCYYMMDD, RD8 CCYYMMDD-CCYYMMDD, DT CCYYMMDDHHMM (the date kept), and `bad`
-    for a date that cannot be read (`rows.date_pair` says why)."""
-    date_format = value(2) if date_format is None else date_format
-    text = value(3) if text is None else text
-    halves = text.str.splitn("-", 2)
-    rows = rows.with_columns(date_format.alias("format_"), text.alias("text_"),
-                             halves.struct.field("field_0").alias("start_"),
-                             halves.struct.field("field_1").alias("end_"))
-    form, sent, end = pl.col("format_"), pl.col("text_"), pl.col("end_")
-    readable = (form.is_in(["D8", "DT"]) | (form.eq("RD8") & end.ne(""))).fill_null(False)
-    day = sent.str.slice(0, 8)
-    return rows.with_columns(bad=sent.is_not_null() & ~readable).with_columns(
-        first=pl.when(~pl.col("bad")).then(
-            pl.when(form == "D8").then(sent).when(form == "RD8").then(pl.col("start_"))
-            .when(form == "DT").then(day)),
-        last=pl.when(~pl.col("bad")).then(
-            pl.when(form == "D8").then(sent).when(form == "RD8").then(end)
-            .when(form == "DT").then(day)))
+class _DateRange:
+    """The first and last date of a date as sent (TR3 DTP02/DTP03, or HI C022-3/4):
+    D8 CCYYMMDD, RD8 CCYYMMDD-CCYYMMDD, DT CCYYMMDDHHMM (the date kept); `bad` for a
+    date that cannot be read (`rows.date_pair` says why), whose dates are null."""
 
+    def __init__(self, date_format: pl.Expr, text: pl.Expr) -> None:
+        halves = text.str.splitn("-", 2)
+        start, end = halves.struct.field("field_0"), halves.struct.field("field_1")
+        readable = (date_format.is_in(["D8", "DT"])
+                    | (date_format.eq("RD8") & end.ne(""))).fill_null(False)
+        self.bad = text.is_not_null() & ~readable
+        day = text.str.slice(0, 8)
+        self.first = pl.when(readable).then(
+            pl.when(date_format == "D8").then(text).when(date_format == "RD8").then(start)
+            .otherwise(day))
+        self.last = pl.when(readable).then(
+            pl.when(date_format == "D8").then(text).when(date_format == "RD8").then(end)
+            .otherwise(day))
+
+
+_DTP_DATE = _DateRange(value(2), value(3))
+# DTP*096*TM on an 837I: the discharge hour, not a date.
+_HOUR = value(1).eq("096") & value(2).eq_missing("TM")
 
 
 def _separator_hint(text: str, separator: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import repeat
 from typing import TypeVar
 
@@ -24,7 +25,7 @@ import polars as pl
 
 from etl.sources.x12.reader import TransactionSet
 from etl.sources.x12.rows import Failure
-from etl.sources.x12.tables import X12Table, kind_of
+from etl.sources.x12.tables import TABLES_BY_NAME, X12Table, kind_of
 
 ELEMENTS = "elements"
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
@@ -69,6 +70,8 @@ class PlacedSegments:
 def element(index: int | pl.Expr) -> pl.Expr:
     """Element `index` as sent ("" when empty, null when the segment is shorter); an
     expression `index` may differ from row to row."""
+    if isinstance(index, int):
+        return _element_at(index)
     return pl.col(ELEMENTS).list.get(index, null_on_oob=True)
 
 
@@ -79,17 +82,23 @@ def present(expression: pl.Expr) -> pl.Expr:
 
 def value(index: int | pl.Expr) -> pl.Expr:
     """Element `index`, null when absent or empty (X12.6)."""
+    if isinstance(index, int):
+        return _value_at(index)
     return present(element(index))
 
 
 def components(index: int | pl.Expr) -> pl.Expr:
     """Composite element `index` split into its components (ISA16)."""
+    if isinstance(index, int):
+        return _components_at(index)
     return element(index).str.split(pl.col(COMPONENT))
 
 
 def part(index: int | pl.Expr, component: int) -> pl.Expr:
     """Component `component` (1-based) of composite element `index`, null when absent
     or empty."""
+    if isinstance(index, int):
+        return _part_at(index, component)
     return nth(components(index), component)
 
 
@@ -97,6 +106,28 @@ def nth(parts: pl.Expr, component: int) -> pl.Expr:
     """Component `component` (1-based) of a composite already split (`components`):
     split once, read many times. Null when absent or empty."""
     return present(parts.list.get(component - 1, null_on_oob=True))
+
+
+# Expressions are immutable: those of a fixed element are made once (polars spends
+# more time building an expression than running it on a small part).
+@cache
+def _element_at(index: int) -> pl.Expr:
+    return pl.col(ELEMENTS).list.get(index, null_on_oob=True)
+
+
+@cache
+def _value_at(index: int) -> pl.Expr:
+    return present(_element_at(index))
+
+
+@cache
+def _components_at(index: int) -> pl.Expr:
+    return _element_at(index).str.split(pl.col(COMPONENT))
+
+
+@cache
+def _part_at(index: int, component: int) -> pl.Expr:
+    return nth(_components_at(index), component)
 
 
 def is_key(*keys: str) -> pl.Expr:
@@ -197,9 +228,13 @@ class ReadRows:
 
 def table_frame(table: X12Table, frame: Frame) -> Frame:
     """`frame` with exactly the columns of `table` (missing ones null) in its order."""
-    present_columns = set(frame.collect_schema().names())
-    return frame.select(
-        pl.col("line_number").cast(pl.Int32),
-        *((pl.col(c.name) if c.name in present_columns else pl.lit(None))
-          .cast(pl.Int32 if kind_of(c) == "int" else pl.String).alias(c.name)
-          for c in table.table.columns))
+    return frame.select(_table_columns(table.name, frozenset(frame.collect_schema().names())))
+
+
+@cache
+def _table_columns(table_name: str, present_columns: frozenset[str]) -> list[pl.Expr]:
+    table = TABLES_BY_NAME[table_name]
+    return [pl.col("line_number").cast(pl.Int32),
+            *((pl.col(c.name) if c.name in present_columns else pl.lit(None))
+              .cast(pl.Int32 if kind_of(c) == "int" else pl.String).alias(c.name)
+              for c in table.table.columns)]

@@ -11,11 +11,12 @@ quarantined rather than the value silently lost.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import polars as pl
 import pyarrow as pa
 
-from etl.sources.x12.tables import X12Table, kind_of
+from etl.sources.x12.tables import TABLES_BY_NAME, X12Table, kind_of
 
 # An X12 decimal (optional minus, digits, optional point) whose digits after the point,
 # trailing zeros aside, are at most `scale`: one regular expression without captures,
@@ -40,6 +41,12 @@ class TypeFailure:
 
 
 def arrow_schema(table: X12Table) -> pa.Schema:
+    return _arrow_schema(table.name)
+
+
+@cache
+def _arrow_schema(table_name: str) -> pa.Schema:
+    table = TABLES_BY_NAME[table_name]
     fields = [pa.field("line_number", pa.int32())]
     fields += [pa.field(c.name, _ARROW[kind_of(c)]) for c in table.table.columns]
     return pa.schema(fields)
@@ -76,22 +83,34 @@ def _reason(kind: str, value: str) -> str:
 def type_rows(table: X12Table, frame: pl.DataFrame) -> tuple[pa.Table, list[TypeFailure]]:
     """The rows (line_number and the table's columns, as text; int columns Int32) as an
     Arrow table of the staging types, and the values that failed."""
-    kinds = {c.name: kind_of(c) for c in table.table.columns}
-    typed = {name: expression for name, kind in kinds.items()
-             if (expression := _typed(name, kind)) is not None}
-    result = frame.with_columns(expression.alias(f"{_TYPED}{name}")
-                                for name, expression in typed.items())
+    kinds, typing, failing, columns = _plan(table.name)
+    result = frame.with_columns(typing)
     failures: list[TypeFailure] = []
-    for name in typed:
-        raw_values, values = result.get_column(name), result.get_column(f"{_TYPED}{name}")
-        if values.null_count() == raw_values.null_count():
+    counts = result.select(failing).row(0) if failing else ()
+    for name, count in zip((f.meta.output_name() for f in failing), counts, strict=True):
+        if not count:
             continue  # a typed value for every value sent
+        raw_values, values = result.get_column(name), result.get_column(f"{_TYPED}{name}")
         for row in (raw_values.is_not_null() & values.is_null()).arg_true().to_list():
             failures.append(TypeFailure(row, name, str(raw_values[row]),
                                         _reason(kinds[name], str(raw_values[row]))))
-    typed_frame = result.select(
-        pl.col("line_number"),
-        *(pl.col(f"{_TYPED}{name}").alias(name) if name in typed else pl.col(name)
-          for name in kinds))
-    arrow = typed_frame.to_arrow(compat_level=pl.CompatLevel.oldest())
+    arrow = result.select(columns).to_arrow(compat_level=pl.CompatLevel.oldest())
     return arrow.cast(arrow_schema(table)), failures
+
+
+@cache
+def _plan(table_name: str) -> tuple[dict[str, str], list[pl.Expr], list[pl.Expr],
+                                    list[pl.Expr]]:
+    """A table's typing, made once (building polars expressions costs more than running
+    them on a small part): the kinds, the typed columns, per typed column the count of
+    values that failed, and the final columns."""
+    table = TABLES_BY_NAME[table_name]
+    kinds = {c.name: kind_of(c) for c in table.table.columns}
+    typed = {name: expression for name, kind in kinds.items()
+             if (expression := _typed(name, kind)) is not None}
+    typing = [expression.alias(f"{_TYPED}{name}") for name, expression in typed.items()]
+    failing = [(pl.col(name).is_not_null() & pl.col(f"{_TYPED}{name}").is_null()).sum()
+               .alias(name) for name in typed]
+    columns = [pl.col("line_number"), *(pl.col(f"{_TYPED}{name}").alias(name)
+                                        if name in typed else pl.col(name) for name in kinds)]
+    return kinds, typing, failing, columns
