@@ -1,11 +1,12 @@
 """One X12 file from bytes to typed staging rows, with a verdict for every transaction set.
 
 Steps: read the envelopes (reader.py), pick the TR3 guide of each set from ST01 and
-ST03/GS08, place its segments in their loops (loops.py), read the rows (parse_837.py,
-parse_835.py), type them (typed.py). A set with an envelope or structure error is
-rejected whole; a claim (or claim payment) with a value that fails is quarantined and
-the rest of its set lands. `ParsedFile.landing_tables()` gives what may land,
-`ParsedFile.rejects()` what goes to quarantine and why.
+ST03/GS08, place the segments of the sets of each guide in their loops (moves.py, with
+loops.py for a set that has a problem), read the rows of those sets at once
+(placed.py; parse_837.py, parse_835.py), type them (typed.py). A set with an envelope
+or structure error is rejected whole; a claim (or claim payment) with a value that
+fails is quarantined and the rest of its set lands. `ParsedFile.landing_tables()` gives
+what may land, `ParsedFile.rejects()` what goes to quarantine and why.
 """
 
 from __future__ import annotations
@@ -42,13 +43,13 @@ _SHOWN_ERRORS = 5
 # per-part costs (typing and COPYing each table once more) stay small, small enough to
 # bound memory and let landing COPY one part while the next is parsed.
 PART_SEGMENTS = 100_000
-# Segments per part when parts are parsed in worker processes (workers.py), about 1.4 MB:
-# small enough that every worker has a part of a 1-3 MB file and that landing COPYs
-# parts as they come back, large enough that the per-part costs (typing and COPYing
-# each table once more, spooling the part and its result) stay small. Measured on 2
-# cores, parse + land alternated with 30,000 (session 4, parts spooled as files): 60,000
-# was faster in 5 of 6 pairs for each of 837P, 837I and 835, by 5-10%.
-POOL_PART_SEGMENTS = 60_000
+# Segments per part when parts are parsed in worker processes (workers.py), about 3 MB:
+# a part costs about 45 ms more than its segments (the polars operations of reading and
+# typing a part, whatever its size), so a file of up to twice this is one part per
+# worker. Measured on 2 cores (benchmarks/README.md, issue 4, session 5), parse + land
+# alternated with 60,000: 837P (2 parts instead of 4) 10-20% faster, 837I and 835 (the
+# same parts, or about as many) within the machine's spread.
+POOL_PART_SEGMENTS = 120_000
 # Files with fewer segments (about 1 MB) are parsed in this process: the pool would not
 # pay for handing their parts over (and would start for nothing).
 POOL_MIN_SEGMENTS = 40_000

@@ -1,16 +1,24 @@
-"""Rows of an 837P (005010X222A1) or 837I (005010X223A2) transaction set.
+"""Rows of the 837P (005010X222A1) and 837I (005010X223A2) transaction sets of a part.
 
-The loop walk (loops.py) has already placed every segment; here each (loop, segment)
-pair fills the row it belongs to. The hierarchy gives the context a claim inherits:
-2000A/2010AA billing provider, 2010AB/AC pay-to, 2000B/2010BA subscriber, 2010BB
-payer, 2000C/2010CA patient (absent when the subscriber is the patient). Loop 2300 is
-the claim (CLM), 2310x its providers, 2400 its service lines with the drug of 2410 and
-the line providers of 2420x. HI composites become claim_codes rows.
+The loop walk (moves.py, loops.py) has already named every segment by its loop and
+segment id; here those pairs fill the rows they belong to. The hierarchy gives the
+context a claim inherits: 2000A/2010AA billing provider, 2010AB/AC pay-to, 2000B/
+2010BA subscriber, 2010BB payer, 2000C/2010CA patient (absent when the subscriber is
+the patient). Loop 2300 is the claim (CLM), 2310x its providers, 2400 its service lines
+with the drug of 2410 and the line providers of 2420x. HI composites become
+claim_codes rows.
 
 A value the TR3 does not allow where it matters here (an unknown HI code list
 qualifier, a claim frequency that is not one character, a date format other than
 D8/RD8/DT, a claim without a principal diagnosis) fails the claim: it goes to
 quarantine with its lines and codes, and the rest of the set still lands.
+
+How the rows are read (placed.py): every segment is owned by the last HL of each level,
+CLM and LX before it, as long as it is inside that loop; a row takes, for each of its
+columns, the value of the last segment of its owner that fills the column (as when a
+reader fills a row segment by segment); each column is one polars expression over all
+the segments of a key in the part. The few values that fail are found by a filter and
+reported in Python, in the order a reader visiting the segments would find them.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Worker processes that parse the parts of a big X12 file side by side.
 
-Parsing is pure Python: one process parses about 5 MB of X12 per CPU second, so on a
-machine with more than one core a big file's parts (parse.py) are parsed in a small
-pool of worker processes, one per core, while landing COPYs the parts that came back.
+One process parses about 7-9 MB of X12 per CPU second (Python for the loop walk, polars
+for the rows), so on a machine with more than one core a big file's parts (parse.py)
+are parsed in a small pool of worker processes, one per core, each running polars on
+one thread, while landing COPYs the parts that came back.
 
 - Start method: `forkserver`. The process that lands has threads (landing's read-ahead
   worker, the pool's own manager thread, polars' and Arrow's thread pools), and a plain
