@@ -1,6 +1,6 @@
 """Worker processes that parse the parts of a big X12 file side by side.
 
-One process parses about 7-9 MB of X12 per CPU second (Python for the loop walk, polars
+One process parses about 6-8 MB of X12 per CPU second (Python for the loop walk, polars
 for the rows), so on a machine with more than one core a big file's parts (parse.py)
 are parsed in a small pool of worker processes, one per core, each running polars on
 one thread, while landing COPYs the parts that came back.
