@@ -15,6 +15,7 @@ from etl.paths import project_folder
 from etl.pipeline import RunResult, run
 from etl.sources.x12 import SOURCE
 from etl.sources.x12.synth import generate
+from etl.sources.x12.tables import TABLES
 from etl.vocab.load import load_vocabulary
 from etl.warehouse import Warehouse
 
@@ -133,3 +134,13 @@ def test_a_file_sent_again_under_another_name_adds_no_claim(
             "group by file_name")).all())
     assert landed[resent[0]] == landed[original] > 0
     assert resent[0] not in kept and kept[original] == landed[original]
+
+
+def test_a_staging_table_finds_a_load_by_a_brin_index(first_run: RunResult,
+                                                        warehouse: Warehouse) -> None:
+    """Migration 0008: a BRIN index on load_id per stg_x12 table (no b-tree per row)."""
+    with warehouse.engine.connect() as conn:
+        found = conn.execute(sa.text(
+            "select tablename, indexdef from pg_indexes where schemaname = 'stg_x12'")).all()
+    assert sorted(table for table, _ in found) == sorted(table.name for table in TABLES)
+    assert all("USING brin (load_id)" in definition for _, definition in found), found
