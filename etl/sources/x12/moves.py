@@ -27,6 +27,8 @@ from etl.sources.x12.reader import TransactionSet
 
 # A stack of open loops: (loop, position reached in it) from the set's root outwards.
 Stack = tuple[tuple[LoopSpec, int], ...]
+# The token of a segment id the guide does not have (ids are letters and digits).
+_UNKNOWN = "?"
 # Bound of the moves remembered per guide (a key holds a stack and an identifying code).
 _MAX_MOVES = 200_000
 
@@ -134,6 +136,7 @@ class _Limits:
     loops: pl.DataFrame  # opened (a loop number): max_repeat
     needs: pl.DataFrame  # opened: spec (required segments), child (required loops)
     codes: list[str]  # `id*code` of every identifying code
+    known: list[str]  # the guide's segment ids
     hl: list[int]  # the HL segments
 
     @staticmethod
@@ -155,6 +158,7 @@ class _Limits:
                                     for loop in loops], dtype=pl.List(pl.Int32))}),
             codes=sorted({f"{spec.segment_id}*{code}" for spec in specs
                           for code in spec.codes or ()}),
+            known=sorted({spec.segment_id for spec in specs}),
             hl=[number for number, spec in enumerate(specs) if spec.segment_id == "HL"])
 
 
@@ -172,13 +176,15 @@ def _index_keys(guide: Guide) -> list[str]:
 
 def _tokens(frame: pl.DataFrame, table: _Moves, limits: _Limits) -> list[str]:
     """Each segment's id, with `*code` when its identifying element holds a code some
-    guide segment is identified by (any other code selects what no code would)."""
+    guide segment is identified by (any other code selects what no code would); an id
+    the guide does not have is `_UNKNOWN`, which no move takes (the walker says why)."""
     segment_id = element(0)
     at = segment_id.replace_strict(table.code_index, default=None, return_dtype=pl.Int32)
     coded = pl.concat_str(segment_id, pl.lit("*"),
                           pl.col(ELEMENTS).list.get(at.fill_null(0), null_on_oob=True))
-    return frame.select(pl.when(coded.is_in(limits.codes)).then(coded).otherwise(segment_id)
-                        ).to_series().to_list()
+    token = pl.when(coded.is_in(limits.codes)).then(coded).otherwise(segment_id)
+    return frame.select(pl.when(segment_id.is_in(limits.known)).then(token)
+                        .otherwise(pl.lit(_UNKNOWN))).to_series().to_list()
 
 
 def walk_sets(guide: Guide, frame: pl.DataFrame, sets: list[TransactionSet]

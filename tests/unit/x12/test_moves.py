@@ -69,6 +69,14 @@ VARIANTS = {
 }
 
 
+def test_a_segment_id_holding_another_separator_is_no_segment_of_the_guide() -> None:
+    """With `|` between elements, `REF*EI` is one (invalid) id, not REF with REF01 EI,
+    even when the elements after it fill what REF*EI requires."""
+    text = a_professional_claim().text().replace("*", "|")
+    text = text.replace("REF|EI|123456789", "REF*EI|123456789|X", 1)
+    assert _compare(read_x12(text.encode(), "t.x12").sets) > 0
+
+
 @pytest.mark.parametrize(("name", "x12"), VARIANTS.items(), ids=VARIANTS.keys())
 def test_the_moves_walk_as_the_walker_does(name: str, x12: X12) -> None:
     problems = _compare(_sets(x12))
