@@ -21,6 +21,7 @@ HL01/HL02 numbering problems are warnings, since the nesting does not depend on 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from etl.sources.x12.guide import Guide, LoopSpec, SegmentSpec
 from etl.sources.x12.reader import valid_segment_id
@@ -53,9 +54,8 @@ class _Open:
 
 @dataclass
 class Walk:
-    """The loop of each segment (None: not placed) and the problems found."""
+    """The problems the walk of a set found."""
 
-    loop_ids: list[str | None] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -347,8 +347,9 @@ class _GuideIndex:
     code_index: dict[str, int]
     # Decisions of the fast path: (loop, position, segment id, code) -> segment or loop.
     decisions: dict[tuple[object, ...], SegmentSpec | LoopSpec]
-    # Guide segment -> the id of its loop (a trigger: the loop it starts).
-    loop_of: dict[SegmentSpec, str]
+    # Guide segment -> `loop/segment id` (a trigger: the loop it starts; a reused body
+    # keeps its loop id).
+    key_of: dict[SegmentSpec, str]
     # What a segment may be in one loop at one position: `SetWalker.candidates`.
     levels: dict[tuple[object, ...], tuple[SegmentSpec | LoopSpec, ...]] = \
         field(default_factory=dict)
@@ -356,8 +357,6 @@ class _GuideIndex:
     # position, segment id, code) -> (depth of the loop that takes it, segment or loop).
     outward: dict[tuple[object, ...], tuple[int, SegmentSpec | LoopSpec]] = \
         field(default_factory=dict)
-    # Guide segment -> `loop/segment id` (its loop's id: a reused body keeps it).
-    key_of: dict[SegmentSpec, str] = field(default_factory=dict)
 
 
 _INDEXES: dict[Guide, _GuideIndex] = {}
@@ -367,14 +366,13 @@ def _index(guide: Guide) -> _GuideIndex:
     found = _INDEXES.get(guide)
     if found is None:
         found = _INDEXES[guide] = _GuideIndex(
-            _segment_ids(guide.root), code_elements(guide.root), {}, _loops_of(guide.root))
-        found.key_of.update((spec, f"{loop_id}/{spec.segment_id}")
-                            for spec, loop_id in found.loop_of.items())
+            _segment_ids(guide.root), code_elements(guide.root), {}, _keys_of(guide.root))
     return found
 
 
-def _loops_of(root: LoopSpec) -> dict[SegmentSpec, str]:
-    """A reused loop body (`= 2300` in the guide files) keeps its loop id."""
+def _keys_of(root: LoopSpec) -> dict[SegmentSpec, str]:
+    """`loop/segment id` of each guide segment; a reused loop body (`= 2300` in the
+    guide files) keeps its loop id."""
     found: dict[SegmentSpec, str] = {}
     pending = [root]
     while pending:
@@ -383,30 +381,20 @@ def _loops_of(root: LoopSpec) -> dict[SegmentSpec, str]:
             if isinstance(item, LoopSpec):
                 pending.append(item)
             else:
-                found[item] = loop.loop_id
+                found[item] = f"{loop.loop_id}/{item.segment_id}"
     return found
 
 
-def loop_of_segments(guide: Guide) -> dict[SegmentSpec, str]:
-    """Guide segment -> the id of the loop it belongs to (a trigger: the loop it starts)."""
-    return _index(guide).loop_of
-
-
-def walk_set(guide: Guide, segments: list[list[str]], first_position: int,
-             component_separator: str) -> Walk:
-    """Place the segments of one ST…SE set (ST first) in the loops of `guide`."""
-    walker = SetWalker(guide, component_separator, first_position)
-    loop_of = loop_of_segments(guide)
-    loop_ids = walker.walk.loop_ids
-    for offset, elements in enumerate(segments):
-        spec = walker.place(elements, first_position + offset)
-        loop_ids.append(None if spec is None else loop_of[spec])
-    return walker.finish(first_position + len(segments) - 1)
+def key_of_segments(guide: Guide) -> dict[SegmentSpec, str]:
+    """Guide segment -> `loop/segment id`, e.g. `2300/CLM` (a trigger: the loop it starts;
+    a reused loop body keeps its loop id)."""
+    return _index(guide).key_of
 
 
 def place_set(guide: Guide, segments: list[list[str]], first_position: int,
               component_separator: str) -> tuple[Walk, list[str | None]]:
-    """Place the segments of one set (as `walk_set`) and name each placed one by its
+    """Place the segments of one ST…SE set (ST first) in the loops of `guide`, and
+    name each placed one by its
     loop and segment id, e.g. `2300/CLM` (None: not placed): what the readers select
     rows by (placed.py)."""
     walker = SetWalker(guide, component_separator, first_position)
@@ -417,6 +405,7 @@ def place_set(guide: Guide, segments: list[list[str]], first_position: int,
     return walker.finish(first_position + len(segments) - 1), keys
 
 
+@cache
 def keys_within(guide: Guide, loop_id: str) -> frozenset[str]:
     """The `loop/segment` keys of loop `loop_id` and of every loop inside it."""
     found: set[str] = set()

@@ -21,7 +21,7 @@ from functools import cache
 import polars as pl
 
 from etl.sources.x12.guide import Guide, LoopSpec, SegmentSpec
-from etl.sources.x12.loops import Walk, code_elements, loop_of_segments, place_set
+from etl.sources.x12.loops import Walk, code_elements, key_of_segments, place_set
 from etl.sources.x12.placed import ELEMENTS, element
 from etl.sources.x12.reader import TransactionSet
 
@@ -35,23 +35,43 @@ _MAX_MOVES = 200_000
 
 @dataclass
 class _Moves:
-    """What one guide's walk has worked out: stacks and loops by number, and moves."""
+    """What one guide's walk has worked out. The guide's loops and segments are numbered
+    once (`for_guide`); stacks and moves are numbered as sets bring them."""
 
     guide: Guide
     code_index: dict[str, int]
+    loop_ids: dict[LoopSpec, int]
+    spec_ids: dict[SegmentSpec, int]
+    limits: _Limits
     stacks: list[Stack] = field(default_factory=list)
     stack_ids: dict[Stack, int] = field(default_factory=dict)
-    loops: list[LoopSpec] = field(default_factory=list)
-    loop_ids: dict[LoopSpec, int] = field(default_factory=dict)
-    specs: list[SegmentSpec] = field(default_factory=list)
-    spec_ids: dict[SegmentSpec, int] = field(default_factory=dict)
     # Per stack number, token -> move number; per move, where it leads (a stack
-    # number), the segment it places (-1: none) and the loop it opens (-1: none).
+    # number), its depth (the number of loops open around the root), the segment it
+    # places (-1: none) and the loop it opens (-1: none).
     by_stack: list[dict[str, int]] = field(default_factory=list)
     leads_to: list[int] = field(default_factory=list)
+    depths: list[int] = field(default_factory=list)
     places: list[int] = field(default_factory=list)
     opens: list[int] = field(default_factory=list)
-    limits: _Limits | None = None
+
+    @staticmethod
+    def for_guide(guide: Guide) -> _Moves:
+        found: list[LoopSpec | SegmentSpec] = []
+        pending = [guide.root]
+        while pending:  # a reused loop body brings its loops and segments twice
+            loop = pending.pop(0)
+            found.append(loop)
+            for item in loop.items:
+                (pending if isinstance(item, LoopSpec) else found).append(item)
+        unique = list(dict.fromkeys(found))
+        loops = [item for item in unique if isinstance(item, LoopSpec)]
+        specs = [item for item in unique if isinstance(item, SegmentSpec)]
+        loop_ids = {loop: number for number, loop in enumerate(loops)}
+        spec_ids = {spec: number for number, spec in enumerate(specs)}
+        table = _Moves(guide, code_elements(guide.root), loop_ids, spec_ids,
+                       _Limits.of(loops, specs, spec_ids, loop_ids))
+        table.stack_id(((guide.root, 0),))
+        return table
 
     def stack_id(self, stack: Stack) -> int:
         found = self.stack_ids.get(stack)
@@ -66,23 +86,10 @@ class _Moves:
         found = self.move(stack_number, token) or (stack_number, -1, -1)
         number = self.by_stack[stack_number][token] = len(self.leads_to)
         self.leads_to.append(found[0])
+        self.depths.append(len(self.stacks[found[0]]) - 1)
         self.places.append(found[1])
         self.opens.append(found[2])
         return number
-
-    def loop_id(self, loop: LoopSpec) -> int:
-        found = self.loop_ids.get(loop)
-        if found is None:
-            found = self.loop_ids[loop] = len(self.loops)
-            self.loops.append(loop)
-        return found
-
-    def spec_id(self, spec: SegmentSpec) -> int:
-        found = self.spec_ids.get(spec)
-        if found is None:
-            found = self.spec_ids[spec] = len(self.specs)
-            self.specs.append(spec)
-        return found
 
     def move(self, stack_number: int, token: str) -> tuple[int, int, int] | None:
         """Where a segment goes from a stack, nearest open loop first; None when no
@@ -98,12 +105,12 @@ class _Moves:
             for spec in loop.segments_by_id.get(segment_id, ()):
                 if spec.position >= position and spec.matches(probe, ""):
                     moved = (*stack[:depth], (loop, spec.position))
-                    return self.stack_id(moved), self.spec_id(spec), -1
+                    return self.stack_id(moved), self.spec_ids[spec], -1
             for child in loop.loops_by_trigger.get(segment_id, ()):
                 if child.position >= position and child.trigger.matches(probe, ""):
                     moved = (*stack[:depth], (loop, child.position), (child, 0))
-                    return (self.stack_id(moved), self.spec_id(child.trigger),
-                            self.loop_id(child))
+                    return (self.stack_id(moved), self.spec_ids[child.trigger],
+                            self.loop_ids[child])
         return None
 
 
@@ -113,18 +120,7 @@ _TABLES: dict[Guide, _Moves] = {}
 def _moves(guide: Guide) -> _Moves:
     found = _TABLES.get(guide)
     if found is None or len(found.leads_to) > _MAX_MOVES:
-        found = _TABLES[guide] = _Moves(guide, code_elements(guide.root))
-        found.stack_id(((guide.root, 0),))
-        pending = [guide.root]
-        while pending:  # every loop and segment numbered up front: the limits below
-            loop = pending.pop(0)
-            found.loop_id(loop)
-            for item in loop.items:
-                if isinstance(item, LoopSpec):
-                    pending.append(item)
-                else:
-                    found.spec_id(item)
-        found.limits = _Limits.of(found)
+        found = _TABLES[guide] = _Moves.for_guide(guide)
     return found
 
 
@@ -140,8 +136,8 @@ class _Limits:
     hl: list[int]  # the HL segments
 
     @staticmethod
-    def of(table: _Moves) -> _Limits:
-        specs, loops = table.specs, table.loops
+    def of(loops: list[LoopSpec], specs: list[SegmentSpec], spec_ids: dict[SegmentSpec, int],
+           loop_ids: dict[LoopSpec, int]) -> _Limits:
         return _Limits(
             segments=pl.DataFrame({
                 "spec": pl.Series(range(len(specs)), dtype=pl.Int32),
@@ -152,9 +148,9 @@ class _Limits:
                                 "max_repeat": [loop.max_repeat for loop in loops]}),
             needs=pl.DataFrame({
                 "opened": pl.Series(range(len(loops)), dtype=pl.Int32),
-                "spec": pl.Series([[table.spec_ids[s] for s in loop.required_segments]
+                "spec": pl.Series([[spec_ids[s] for s in loop.required_segments]
                                    for loop in loops], dtype=pl.List(pl.Int32)),
-                "child": pl.Series([[table.loop_ids[c] for c in loop.required_loops]
+                "child": pl.Series([[loop_ids[c] for c in loop.required_loops]
                                     for loop in loops], dtype=pl.List(pl.Int32))}),
             codes=sorted({f"{spec.segment_id}*{code}" for spec in specs
                           for code in spec.codes or ()}),
@@ -166,12 +162,7 @@ class _Limits:
 def segment_keys(guide: Guide) -> pl.Enum:
     """The type of a `loop/segment` key column: one of the guide's keys, compared as
     a small integer."""
-    return pl.Enum(sorted(set(_index_keys(guide))))
-
-
-def _index_keys(guide: Guide) -> list[str]:
-    loop_of = loop_of_segments(guide)
-    return [f"{loop_of[spec]}/{spec.segment_id}" for spec in loop_of]
+    return pl.Enum(sorted(set(key_of_segments(guide).values())))
 
 
 def _tokens(frame: pl.DataFrame, table: _Moves, limits: _Limits) -> list[str]:
@@ -193,7 +184,6 @@ def walk_sets(guide: Guide, frame: pl.DataFrame, sets: list[TransactionSet]
     order; None: not placed) and the walk (errors, warnings) of each set."""
     table = _moves(guide)
     limits = table.limits
-    assert limits is not None
     tokens = _tokens(frame, table, limits)
     start = table.stack_ids[((guide.root, 0),)]
     by_stack, leads_to, add_move = table.by_stack, table.leads_to, table.add_move
@@ -212,10 +202,9 @@ def walk_sets(guide: Guide, frame: pl.DataFrame, sets: list[TransactionSet]
             stack = leads_to[number]
             moves = by_stack[stack]
         offset += count
-    depth_of = [len(table.stacks[number]) - 1 for number in leads_to]
     info = pl.DataFrame({"spec": pl.Series(table.places, dtype=pl.Int32),
                          "opened": pl.Series(table.opens, dtype=pl.Int32),
-                         "depth": pl.Series(depth_of, dtype=pl.Int32)})
+                         "depth": pl.Series(table.depths, dtype=pl.Int32)})
     placed = pl.concat([frame.select("set_position", "position", ELEMENTS),
                         info[pl.Series(made, dtype=pl.UInt32)]], how="horizontal")
     redo = set(placed.filter(pl.col("spec") < 0).get_column("set_position"))
@@ -297,8 +286,8 @@ def _hierarchy(placed: pl.DataFrame, openers: pl.DataFrame, limits: _Limits) -> 
 
 def _keys(guide: Guide, table: _Moves, placed: pl.DataFrame, sets: list[TransactionSet],
           redo: set[int]) -> tuple[list[str | None], dict[int, Walk]]:
-    loop_of = loop_of_segments(guide)
-    names = [f"{loop_of[spec]}/{spec.segment_id}" for spec in table.specs]
+    key_of = key_of_segments(guide)
+    names = [key_of[spec] for spec in table.spec_ids]
     keys: list[str | None] = [names[number] if number >= 0 else None
                               for number in placed.get_column("spec").to_list()]
     walks: dict[int, Walk] = {}

@@ -177,27 +177,7 @@ class _ClaimReader:
 
     def __init__(self, frame: pl.DataFrame, guide: Guide) -> None:
         self.guide = guide.name
-        key, position = pl.col("key"), pl.col("position")
-
-        def within(loop_id: str) -> pl.Expr:
-            return key.is_in(sorted(keys_within(guide, loop_id)))
-
-        def level(own: str, *resets: str) -> pl.Expr:
-            # The HL of a level, reset (-1, then null) by an HL of a level above it.
-            starts = pl.when(key == own).then(position)
-            if resets:
-                starts = starts.when(key.is_in(resets)).then(-1)
-            found = owner_of(starts, within(own.split("/")[0]))
-            return pl.when(found >= 0).then(found)
-
-        frame = frame.with_columns(
-            billing=level("2000A/HL"),
-            subscriber=level("2000B/HL", "2000A/HL"),
-            patient=level("2000C/HL", "2000A/HL", "2000B/HL"),
-            claim_position=owner_of(pl.when(key == "2300/CLM").then(position), within("2300")),
-            line_position=owner_of(pl.when(key == "2400/LX").then(position), within("2400")),
-        )
-        self.frame = frame
+        frame = frame.with_columns(_owners(guide))
         self.by_key: dict[str, pl.DataFrame] = {
             name: part for (name,), part in frame.partition_by("key", as_dict=True).items()}
         self.empty = frame.clear()
@@ -431,6 +411,32 @@ def _gather_plan(sources: list[Source], owner: str, present: frozenset[str]
                                                   for flag in flags)).last()
             for name, flags in writers.items()])
     return found
+
+
+@cache
+def _owners(guide: Guide) -> list[pl.Expr]:
+    """Each segment's billing, subscriber and patient HL, claim (CLM) and line (LX)
+    positions: the last one opened before it, while it is inside that loop."""
+    key, position = pl.col("key"), pl.col("position")
+
+    def within(loop_id: str) -> pl.Expr:
+        return key.is_in(sorted(keys_within(guide, loop_id)))
+
+    def level(own: str, *resets: str) -> pl.Expr:
+        # The HL of a level, reset (-1, then null) by an HL of a level above it.
+        starts = pl.when(key == own).then(position)
+        if resets:
+            starts = starts.when(key.is_in(resets)).then(-1)
+        found = owner_of(starts, within(own.split("/")[0]))
+        return pl.when(found >= 0).then(found)
+
+    return [level("2000A/HL").alias("billing"),
+            level("2000B/HL", "2000A/HL").alias("subscriber"),
+            level("2000C/HL", "2000A/HL", "2000B/HL").alias("patient"),
+            owner_of(pl.when(key == "2300/CLM").then(position), within("2300"))
+            .alias("claim_position"),
+            owner_of(pl.when(key == "2400/LX").then(position), within("2400"))
+            .alias("line_position")]
 
 
 @cache

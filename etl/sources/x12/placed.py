@@ -19,7 +19,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import repeat
-from typing import TypeVar
 
 import polars as pl
 
@@ -28,7 +27,6 @@ from etl.sources.x12.rows import Failure
 from etl.sources.x12.tables import TABLES_BY_NAME, X12Table, kind_of
 
 ELEMENTS = "elements"
-Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 COMPONENT = "component"
 
 
@@ -147,7 +145,7 @@ def of_key(frame: pl.DataFrame, *keys: str) -> pl.DataFrame:
     return where(frame, is_key(*keys))
 
 
-def last_per(frame: Frame, owner: str, columns: Iterable[pl.Expr]) -> Frame:
+def last_per(frame: pl.DataFrame, owner: str, columns: Iterable[pl.Expr]) -> pl.DataFrame:
     """`columns` of the last segment of each owner: a value read again replaces the
     one read before (what a reader that fills a row segment by segment does)."""
     return frame.select(owner, *columns).unique(subset=owner, keep="last",
@@ -226,9 +224,9 @@ class ReadRows:
     warnings: dict[int, list[str]] = field(default_factory=dict)  # set position -> warnings
 
 
-def table_frame(table: X12Table, frame: Frame) -> Frame:
+def table_frame(table: X12Table, frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` with exactly the columns of `table` (missing ones null) in its order."""
-    return frame.select(_table_columns(table.name, frozenset(frame.collect_schema().names())))
+    return frame.select(_table_columns(table.name, frozenset(frame.columns)))
 
 
 @cache

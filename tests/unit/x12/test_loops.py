@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from etl.sources.x12.guide import guide_for, load_guides, parse_guide
-from etl.sources.x12.loops import walk_set
+from etl.sources.x12.loops import place_set
 from etl.sources.x12.parse import parse_x12
 from etl.sources.x12.reader import read_x12
 from tests.unit.x12.builders import (
@@ -25,9 +25,9 @@ def _loops(x12: X12) -> dict[str, str | None]:
     guide = guide_for(tset.transaction_code, tset.implementation_guide)
     assert guide is not None
     segments = tset.elements()
-    walk = walk_set(guide, segments, tset.position, tset.delimiters.component)
-    return {"*".join(segment[:2]): loop for segment, loop in
-            zip(segments, walk.loop_ids, strict=True)}
+    _, keys = place_set(guide, segments, tset.position, tset.delimiters.component)
+    return {"*".join(segment[:2]): key.split("/")[0] if key else None for segment, key in
+            zip(segments, keys, strict=True)}
 
 
 @pytest.mark.parametrize("x12", [a_professional_claim(), an_institutional_claim(),
